@@ -1,0 +1,44 @@
+# The one command surface. `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install run demo test test-unit test-integration lint format bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with its dev tools
+
+run: $(STAMP)  ## the main job: a demo backtest end to end on embedded defaults
+	$(BIN)/nautilus-bt demo
+
+test: $(STAMP)  ## every test (unit and integration)
+	$(BIN)/pytest -q
+
+test-unit: $(STAMP)  ## pure engine tests, no services needed
+	$(BIN)/pytest -q tests/unit
+
+test-integration: $(STAMP)  ## tests against PostgreSQL, Redis and Celery workers
+	$(BIN)/pytest -q tests/integration
+
+lint: $(STAMP)  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)  ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)  ## engine sweep benchmarks (see bench/README.md)
+	$(BIN)/python bench/sweep.py
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis var

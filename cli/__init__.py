@@ -1,0 +1,1 @@
+"""The `nautilus-bt` command line."""

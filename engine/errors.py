@@ -1,0 +1,36 @@
+"""One error hierarchy for the domain; the API maps it to HTTP statuses centrally."""
+
+from __future__ import annotations
+
+
+class NautilusError(Exception):
+    """Base of every error the service raises on purpose."""
+
+    code = "error"
+
+
+class SpecError(NautilusError):
+    """A request or run spec is invalid; ``errors`` maps each field to what is wrong with it."""
+
+    code = "invalid_spec"
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        summary = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+        super().__init__(summary)
+
+    @classmethod
+    def single(cls, field: str, message: str) -> SpecError:
+        return cls({field: [message]})
+
+
+class DataError(NautilusError):
+    """Market data is missing or unusable for the requested run."""
+
+    code = "data_error"
+
+
+class Cancelled(NautilusError):
+    """Raised from a progress callback to stop a run cooperatively."""
+
+    code = "cancelled"

@@ -1,0 +1,88 @@
+"""From bars and parameter sets to simulated accounts: signals, limits, alignment, the scan.
+
+One jitted function per (strategy, shapes): a second call with the same shapes reuses the
+compiled program.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from accel.kernel import Costs, Prices, simulate
+from engine.market import Market
+from engine.portfolio import Limits, apply_limits
+from engine.strategies import Bars, Strategy
+from engine.strategies.registry import REBALANCE_CHOICES
+
+
+def period_starts(timestamps: np.ndarray) -> np.ndarray:
+    """``(3, T)``: bar t opens a new day, ISO week or month (the first bar opens all three)."""
+    ts = pd.DatetimeIndex(timestamps)
+    keys = {
+        "daily": ts.normalize().asi8,
+        "weekly": (ts.normalize() - pd.to_timedelta(ts.weekday, unit="D")).asi8,
+        "monthly": (ts.year * 12 + ts.month).to_numpy(),
+    }
+    rows = []
+    for name in REBALANCE_CHOICES:
+        key = np.asarray(keys[name])
+        rows.append(np.concatenate([[True], key[1:] != key[:-1]]))
+    return np.stack(rows)
+
+
+def bars_for(market: Market, dtype) -> Bars:
+    """The signal functions' view of a market, on the device in ``dtype``."""
+    as_dev = functools.partial(jnp.asarray, dtype=dtype)
+    return Bars(
+        open=as_dev(market.filled("open")),
+        high=as_dev(market.filled("high")),
+        low=as_dev(market.filled("low")),
+        close=as_dev(market.filled("close")),
+        valid=jnp.asarray(market.valid),
+        period_starts=jnp.asarray(period_starts(market.timestamps)),
+    )
+
+
+def execution_prices(bars: Bars, fill: str) -> Prices:
+    """Prices seen by the orders placed one step earlier (``next_open``) or at the same close."""
+    close = jnp.nan_to_num(bars.close)
+    if fill == "close":
+        return Prices(close, close, close, bars.valid)
+    opens = jnp.nan_to_num(bars.open)
+    prior_close = jnp.concatenate([close[:1], close[:-1]])
+    value = jnp.where(bars.valid, opens, prior_close)
+    return Prices(opens, value, close, bars.valid)
+
+
+def execution_targets(weights: jnp.ndarray, fill: str) -> jnp.ndarray:
+    """``(P, T, S)`` decisions at each close as ``(T, P, S)`` targets at the bar that fills them."""
+    weights = jnp.nan_to_num(weights)
+    if fill == "next_open":
+        weights = jnp.concatenate([jnp.zeros_like(weights[:, :1]), weights[:, :-1]], axis=1)
+    return jnp.swapaxes(weights, 0, 1)
+
+
+@functools.partial(jax.jit, static_argnames=("strategy", "fill", "whole_shares", "record"))
+def run_lanes(
+    bars: Bars,
+    params: Mapping[str, jnp.ndarray],
+    costs: Costs,
+    initial_cash: float,
+    limits: Limits,
+    *,
+    strategy: Strategy,
+    fill: str,
+    whole_shares: bool,
+    record: bool,
+):
+    """Simulate one account per parameter set; returns the final accounts and their paths."""
+    weights = apply_limits(strategy.signal(bars, params), limits)
+    targets = execution_targets(weights, fill).astype(bars.close.dtype)
+    prices = execution_prices(bars, fill)
+    return simulate(targets, prices, costs, initial_cash, whole_shares=whole_shares, record=record)

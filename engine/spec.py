@@ -1,0 +1,158 @@
+"""The run spec: one frozen, serialisable object that fully describes a backtest.
+
+Its fields are those of the seed's ``POST /backtests`` body plus ``fill``,
+``fractional_shares``, ``fee_per_order``, ``sectors`` and ``data_seed``. ``parse_spec`` is the
+only way in: it checks every field once and reports all problems together, each under its
+field name with how to fix it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from engine.errors import SpecError
+from engine.metrics import PERIODS_PER_YEAR
+from engine.spec_fields import FieldChecker
+from engine.strategies import get_strategy
+
+FREQUENCIES = ("1m", "5m", "15m", "30m", "1h", "1d")
+FILLS = ("next_open", "close")
+RISK_LIMITS = ("max_single_position", "max_sector_exposure")
+ACCELERATION_HINTS = ("use_neural_engine", "use_vectorized_calculations", "parallel_processing")
+SYMBOL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_^=]{0,31}$")
+MAX_SYMBOLS = 1000
+
+
+@dataclass(frozen=True)
+class BacktestSpec:
+    """Everything that determines a backtest's numbers (and a few labels that do not)."""
+
+    backtest_name: str
+    start_date: pd.Timestamp
+    end_date: pd.Timestamp
+    symbols: tuple[str, ...]
+    strategy_id: str
+    strategy_parameters: Mapping[str, Any]
+    backtest_type: str = "strategy_validation"
+    description: str = ""
+    frequency: str = "1d"
+    timezone: str = "UTC"
+    universes: tuple[str, ...] = ()
+    data_sources: tuple[str, ...] = ("synthetic",)
+    initial_capital: float = 100_000.0
+    max_position_size: float = 1.0
+    max_portfolio_leverage: float = 1.0
+    risk_limits: Mapping[str, float] = field(default_factory=dict)
+    commission_rate: float = 0.001
+    slippage_basis_points: float = 0.0
+    fee_per_order: float = 0.0
+    benchmark_symbol: str | None = None
+    risk_free_rate: float = 0.0
+    fill: str = "next_open"
+    fractional_shares: bool = True
+    sectors: Mapping[str, str] = field(default_factory=dict)
+    data_seed: int = 42
+    use_neural_engine: bool = False
+    use_vectorized_calculations: bool = True
+    parallel_processing: bool = True
+
+    @property
+    def hardware_acceleration_requested(self) -> bool:
+        return any(getattr(self, hint) for hint in ACCELERATION_HINTS)
+
+    @property
+    def periods_per_year(self) -> float:
+        return PERIODS_PER_YEAR[self.frequency]
+
+    def to_payload(self) -> dict[str, Any]:
+        """A JSON-safe dict that ``parse_spec`` turns back into an equal spec."""
+        payload = asdict(self)
+        payload["start_date"] = _iso(self.start_date)
+        payload["end_date"] = _iso(self.end_date)
+        for key in ("symbols", "universes", "data_sources"):
+            payload[key] = list(payload[key])
+        payload["strategy_parameters"] = dict(self.strategy_parameters)
+        payload["risk_limits"] = dict(self.risk_limits)
+        payload["sectors"] = dict(self.sectors)
+        return payload
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.to_payload(), sort_keys=True, separators=(",", ":"))
+
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON: equal specs hash equal, whatever the input order."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def _iso(ts: pd.Timestamp) -> str:
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_spec(payload: Mapping[str, Any]) -> BacktestSpec:
+    """Validate a ``POST /backtests`` body; raise ``SpecError`` listing every bad field."""
+    if not isinstance(payload, Mapping):
+        raise SpecError.single("body", "must be a JSON object with the backtest's fields")
+    check = FieldChecker(payload, BacktestSpec)
+    values = _read_fields(check)
+    check.raise_if_errors()
+    _check_relations(check, values)
+    check.raise_if_errors()
+    return BacktestSpec(**values)
+
+
+def _read_fields(check: FieldChecker) -> dict[str, Any]:
+    v: dict[str, Any] = {
+        "backtest_name": check.text("backtest_name", required=True, max_length=200),
+        "backtest_type": check.text("backtest_type", max_length=64),
+        "description": check.text("description", max_length=2000),
+        "start_date": check.timestamp("start_date"),
+        "end_date": check.timestamp("end_date"),
+        "frequency": check.choice("frequency", FREQUENCIES),
+        "timezone": check.timezone("timezone"),
+        "symbols": check.symbols("symbols", SYMBOL_PATTERN, MAX_SYMBOLS),
+        "universes": check.strings("universes"),
+        "data_sources": check.strings("data_sources"),
+        "strategy_id": check.text("strategy_id", required=True, max_length=100),
+        "initial_capital": check.number("initial_capital", low=1.0, high=1e13),
+        "max_position_size": check.number("max_position_size", low=0.0, high=10.0, open_low=True),
+        "max_portfolio_leverage": check.number(
+            "max_portfolio_leverage", low=0.0, high=10.0, open_low=True
+        ),
+        "risk_limits": check.limits("risk_limits", RISK_LIMITS),
+        "commission_rate": check.number("commission_rate", low=0.0, high=0.1),
+        "slippage_basis_points": check.number("slippage_basis_points", low=0.0, high=1000.0),
+        "fee_per_order": check.number("fee_per_order", low=0.0, high=1e6),
+        "benchmark_symbol": check.optional_symbol("benchmark_symbol", SYMBOL_PATTERN),
+        "risk_free_rate": check.number("risk_free_rate", low=-0.1, high=1.0),
+        "fill": check.choice("fill", FILLS),
+        "fractional_shares": check.flag("fractional_shares"),
+        "sectors": check.sectors("sectors"),
+        "data_seed": check.integer("data_seed", low=0, high=2**31 - 1),
+        **{hint: check.flag(hint) for hint in ACCELERATION_HINTS},
+    }
+    v["strategy_parameters"] = check.mapping("strategy_parameters")
+    check.unknown_fields()
+    return v
+
+
+def _check_relations(check: FieldChecker, v: dict[str, Any]) -> None:
+    if v["end_date"] <= v["start_date"]:
+        check.error("end_date", "must be after start_date")
+    unknown_sectors = sorted(set(v["sectors"]) - set(v["symbols"]))
+    if unknown_sectors:
+        check.error("sectors", f"names symbols not in symbols: {unknown_sectors}")
+    if "max_sector_exposure" in v["risk_limits"] and not v["sectors"]:
+        check.error("risk_limits.max_sector_exposure", "needs sectors: {symbol: sector}")
+    try:
+        strategy = get_strategy(v["strategy_id"])
+        v["strategy_id"] = strategy.id
+        v["strategy_parameters"] = strategy.resolve(v["strategy_parameters"])
+    except SpecError as exc:
+        check.merge(exc)

@@ -1,0 +1,109 @@
+"""Batched indicators: price arrays ``(T, S)`` and per-set parameters ``(P,)`` give ``(P, T, S)``.
+
+Windows differ per parameter set, so rolling sums come from one cumulative sum gathered at
+per-set offsets, rolling extremes from a sparse table of power-of-two windows, and Wilder
+averages from an associative scan. Every value at ``t`` uses bars ``<= t`` only; values that
+need more history than exists are NaN.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def _window_sums(a: jnp.ndarray, window: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Sum of ``a`` over the last ``window`` bars per set ``(P, T, S)``, and where it is complete.
+
+    A window is complete when it lies inside the series and holds no NaN.
+    """
+    steps = a.shape[0]
+    finite = jnp.isfinite(a)
+    sums = jnp.concatenate([jnp.zeros_like(a[:1]), jnp.cumsum(jnp.where(finite, a, 0), axis=0)])
+    counts = jnp.concatenate([jnp.zeros((1, a.shape[1]), jnp.int32), jnp.cumsum(finite, axis=0)])
+    w = window.astype(jnp.int32)
+    idx = jnp.arange(1, steps + 1)[None, :] - w[:, None]
+    safe = jnp.clip(idx, 0, steps)
+    total = sums[None, 1:] - jnp.take(sums, safe, axis=0)
+    count = counts[None, 1:] - jnp.take(counts, safe, axis=0)
+    complete = (idx >= 0)[:, :, None] & (count == w[:, None, None])
+    return total, complete
+
+
+def _offset(x: jnp.ndarray) -> jnp.ndarray:
+    """A per-symbol constant near the prices; sums of ``x - offset`` keep float32 accurate."""
+    return jnp.nan_to_num(jnp.nanmax(x, axis=0, keepdims=True))
+
+
+def rolling_mean(x: jnp.ndarray, window: jnp.ndarray) -> jnp.ndarray:
+    """Simple moving average over the last ``window`` bars, per parameter set."""
+    offset = _offset(x)
+    total, complete = _window_sums(x - offset, window)
+    return jnp.where(complete, total / window[:, None, None] + offset, jnp.nan)
+
+
+def rolling_std(x: jnp.ndarray, window: jnp.ndarray) -> jnp.ndarray:
+    """Population standard deviation over the last ``window`` bars (Bollinger convention)."""
+    centred = x - _offset(x)
+    total, complete = _window_sums(centred, window)
+    total_sq, _ = _window_sums(centred * centred, window)
+    w = window[:, None, None]
+    var = jnp.maximum(total_sq / w - (total / w) ** 2, 0.0)
+    return jnp.where(complete, jnp.sqrt(var), jnp.nan)
+
+
+def _sparse_table(x: jnp.ndarray, levels: int, op) -> list[jnp.ndarray]:
+    """``table[k][t] = op(x[t - 2**k + 1 .. t])`` (NaN where the window is incomplete)."""
+    tables = [x]
+    for k in range(1, levels):
+        half = 2 ** (k - 1)
+        prev = tables[-1]
+        shifted = jnp.concatenate([jnp.full_like(prev[:half], jnp.nan), prev[:-half]])
+        tables.append(op(prev, shifted))
+    return tables
+
+
+def rolling_extreme(x: jnp.ndarray, window: jnp.ndarray, max_window: int, op) -> jnp.ndarray:
+    """Rolling max or min (``op`` is ``jnp.maximum``/``jnp.minimum``) over ``window`` bars."""
+    levels = max(1, int(max_window).bit_length())
+    table = jnp.stack(_sparse_table(x, levels, op))  # (K, T, S)
+    k = jnp.floor(jnp.log2(window.astype(x.dtype))).astype(jnp.int32)  # (P,)
+    steps = x.shape[0]
+    t = jnp.arange(steps)[None, :]
+    later = jnp.take(table, k, axis=0)  # (P, T, S): window ending at t
+    start = t - window[:, None].astype(jnp.int32) + (2**k)[:, None] - 1
+    earlier = jnp.take_along_axis(later, jnp.clip(start, 0, steps - 1)[:, :, None], axis=1)
+    ok = (t - window[:, None].astype(jnp.int32) + 1 >= 0)[:, :, None]
+    return jnp.where(ok, op(later, earlier), jnp.nan)
+
+
+def wilder_average(x: jnp.ndarray, period: jnp.ndarray) -> jnp.ndarray:
+    """Wilder's smoothing ``a_t = a_{t-1} + (x_t - a_{t-1}) / period`` (as TA-Lib's RSI).
+
+    Seeded with the simple average of the first complete window; NaN before it.
+    """
+    seed = rolling_mean(x, period)
+    complete = jnp.isfinite(seed)
+    first = jnp.where(complete.any(axis=1), jnp.argmax(complete, axis=1), x.shape[0])
+    t = jnp.arange(x.shape[0])[None, :, None]
+    at_seed = t == first[:, None, :]
+    alpha = (1.0 / period.astype(x.dtype))[:, None, None]
+    decay = jnp.where(at_seed, 0.0, 1.0 - alpha)
+    drive = jnp.where(at_seed, jnp.nan_to_num(seed), alpha * jnp.nan_to_num(x)[None])
+
+    def combine(a, b):
+        return a[0] * b[0], a[1] * b[0] + b[1]
+
+    _, avg = jax.lax.associative_scan(combine, (decay, drive), axis=1)
+    return jnp.where(t >= first[:, None, :], avg, jnp.nan)
+
+
+def last_event(mask: jnp.ndarray) -> jnp.ndarray:
+    """Index of the latest True at or before each ``t`` along axis 1, or -1 if none yet."""
+    t = jnp.arange(mask.shape[1]).reshape(1, -1, *([1] * (mask.ndim - 2)))
+    return jax.lax.cummax(jnp.where(mask, t, -1), axis=1)
+
+
+def previous(x: jnp.ndarray) -> jnp.ndarray:
+    """The value one bar earlier along axis 1 (NaN at the first bar)."""
+    return jnp.concatenate([jnp.full_like(x[:, :1], jnp.nan), x[:, :-1]], axis=1)

@@ -1,0 +1,118 @@
+"""The strategy registry: ids, versions, parameter schemas and batched signal functions."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+
+from engine.errors import SpecError
+from engine.strategies.params import Param, resolve_params
+
+REBALANCE_CHOICES = ("daily", "weekly", "monthly")
+
+
+class Bars(NamedTuple):
+    """What a signal function sees: prices forward-filled over missing bars, ``(T, S)``.
+
+    ``period_starts`` is ``(3, T)``: whether bar ``t`` opens a new day, week or month, in the
+    order of ``REBALANCE_CHOICES``; strategies that rebalance on a schedule use it.
+    """
+
+    open: jnp.ndarray
+    high: jnp.ndarray
+    low: jnp.ndarray
+    close: jnp.ndarray
+    valid: jnp.ndarray
+    period_starts: jnp.ndarray
+
+
+SignalFn = Callable[[Bars, Mapping[str, jnp.ndarray]], jnp.ndarray]
+ConstraintFn = Callable[[Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A strategy maps bars up to ``t`` to target weights ``(P, T, S)`` for P parameter sets.
+
+    ``constraints`` are (predicate, field, message) triples over the parameters; predicates
+    work on scalars and on arrays alike so sweeps can filter infeasible sets in one step.
+    """
+
+    id: str
+    version: str
+    description: str
+    params: tuple[Param, ...]
+    signal: SignalFn
+    constraints: tuple[tuple[ConstraintFn, str, str], ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    def resolve(self, values: Mapping[str, Any], prefix: str = "strategy_parameters") -> dict:
+        """Validated parameters with defaults filled in."""
+        resolved = resolve_params(self.params, values, prefix)
+        errors = {
+            f"{prefix}.{field}": [message]
+            for predicate, field, message in self.constraints
+            if not predicate(resolved)
+        }
+        if errors:
+            raise SpecError(errors)
+        return resolved
+
+    def encode(self, param_sets: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+        """Resolved parameter sets as one float64 array ``(P,)`` per parameter.
+
+        ``_sets`` carries the batch size for strategies without parameters.
+        """
+        encoded = {
+            p.name: np.array([p.encode(s[p.name]) for s in param_sets], dtype=np.float64)
+            for p in self.params
+        }
+        return {**encoded, "_sets": np.zeros(len(param_sets))}
+
+    def feasible(self, encoded: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Which encoded sets satisfy every constraint."""
+        n = len(next(iter(encoded.values()))) if encoded else 1
+        ok = np.ones(n, dtype=bool)
+        for predicate, _, _ in self.constraints:
+            ok &= np.asarray(predicate(encoded), dtype=bool)
+        return ok
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "strategy_id": self.id,
+            "version": self.version,
+            "description": self.description,
+            "aliases": list(self.aliases),
+            "parameters": {p.name: p.describe() for p in self.params},
+        }
+
+
+_REGISTRY: dict[str, Strategy] = {}
+
+
+def register(strategy: Strategy) -> Strategy:
+    for name in (strategy.id, *strategy.aliases):
+        _REGISTRY[name] = strategy
+    return strategy
+
+
+def strategy_ids() -> list[str]:
+    """Canonical ids of every registered strategy."""
+    return sorted({s.id for s in _REGISTRY.values()})
+
+
+def get_strategy(strategy_id: str, field: str = "strategy_id") -> Strategy:
+    """The strategy for an id or alias; an unknown id names the valid ones."""
+    try:
+        return _REGISTRY[strategy_id]
+    except (KeyError, TypeError):
+        close = difflib.get_close_matches(str(strategy_id), list(_REGISTRY), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise SpecError.single(
+            field, f"unknown strategy {strategy_id!r}.{hint} Valid strategies: {strategy_ids()}"
+        ) from None
