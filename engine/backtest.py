@@ -1,0 +1,149 @@
+"""One backtest: a spec and its market in, every series, fill, trade and metric out."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.device import compute_dtype, device_label
+from accel.kernel import Costs
+from engine.errors import DataError
+from engine.market import Market
+from engine.metrics import performance_metrics
+from engine.portfolio import limits_for
+from engine.report import results_document
+from engine.simulation import bars_for, execution_prices, run_lanes
+from engine.spec import BacktestSpec
+from engine.strategies import get_strategy
+from engine.trades import Fill, RoundTrip, fills_from_positions, round_trips
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """The simulated path of one spec on one market, plus what it cost to compute."""
+
+    spec: BacktestSpec
+    market: Market  # the traded symbols over the spec's window
+    benchmark: np.ndarray | None  # benchmark closes over the same bars
+    equity: np.ndarray  # (T,)
+    cash: np.ndarray  # (T,)
+    shares: np.ndarray  # (T, S)
+    gross_exposure: np.ndarray  # (T,)
+    fills: list[Fill]
+    closed_trades: list[RoundTrip]
+    open_trades: list[RoundTrip]
+    metrics: dict[str, float]
+    device: str
+    processing_time_ms: float
+
+    @property
+    def input_digest(self) -> str:
+        """Identifies the inputs: the spec's content hash and the dataset version."""
+        text = f"{self.spec.content_hash()}:{self.market.source}:{self.market.version}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def summary(self) -> dict:
+        return {
+            "processing_time_ms": round(self.processing_time_ms, 3),
+            "data_points_processed": int(self.market.n_bars * len(self.market.symbols)),
+            "orders_executed": len(self.fills),
+            "trades_completed": len(self.closed_trades),
+            "hardware_used": self.device,
+            "current_date": str(np.datetime_as_string(self.market.timestamps[-1], "s")) + "Z",
+            "equity_final": float(self.equity[-1]),
+        }
+
+    def document(self, include_trades=True, include_positions=True, include_analytics=True):
+        """The seed's results body; see ``engine.report``."""
+        return results_document(self, include_trades, include_positions, include_analytics)
+
+
+def required_symbols(spec: BacktestSpec) -> list[str]:
+    """The symbols whose bars a run needs: the traded ones and the benchmark."""
+    extra = [spec.benchmark_symbol] if spec.benchmark_symbol not in (None, *spec.symbols) else []
+    return [*spec.symbols, *extra]
+
+
+def _window(spec: BacktestSpec, market: Market) -> tuple[Market, np.ndarray | None]:
+    missing = [s for s in required_symbols(spec) if s not in market.symbols]
+    if missing:
+        raise DataError(f"no bars for {missing} in the {market.source} data")
+    window = market.between(spec.start_date, spec.end_date)
+    if window.n_bars < 2:
+        raise DataError(
+            f"only {window.n_bars} bar(s) between {spec.start_date} and {spec.end_date}: "
+            "widen the date range or use a finer frequency"
+        )
+    benchmark = None
+    if spec.benchmark_symbol:
+        benchmark = window.filled("close")[:, window.column(spec.benchmark_symbol)]
+    return window.select(spec.symbols), benchmark
+
+
+def run_backtest(
+    spec: BacktestSpec, market: Market, *, progress: Progress | None = None
+) -> BacktestResult:
+    """Simulate ``spec`` on ``market``; ``progress(fraction, message)`` may raise to cancel."""
+    report = progress or (lambda fraction, message: None)
+    started = time.perf_counter()
+    traded, benchmark = _window(spec, market)
+    report(0.1, "data ready")
+    strategy = get_strategy(spec.strategy_id)
+    bars = bars_for(traded, compute_dtype())
+    costs = Costs(spec.commission_rate, spec.slippage_basis_points / 1e4, spec.fee_per_order)
+    limits = limits_for(
+        traded.symbols,
+        spec.max_position_size,
+        spec.max_portfolio_leverage,
+        spec.risk_limits,
+        spec.sectors,
+    )
+    report(0.2, "simulating")
+    _, path = run_lanes(
+        bars,
+        strategy.encode([spec.strategy_parameters]),
+        costs,
+        spec.initial_capital,
+        limits,
+        strategy=strategy,
+        fill=spec.fill,
+        whole_shares=not spec.fractional_shares,
+        record=True,
+    )
+    report(0.8, "scoring")
+    shares = np.asarray(path.shares[:, 0], dtype=np.float64)
+    execute = np.asarray(execution_prices(bars, spec.fill).execute, dtype=np.float64)
+    fills = fills_from_positions(
+        shares, execute, traded.symbols, costs.commission, costs.slippage, costs.fee
+    )
+    closed, still_open = round_trips(fills)
+    equity = np.asarray(path.equity[:, 0], dtype=np.float64)
+    metrics = performance_metrics(
+        equity,
+        benchmark,
+        periods_per_year=spec.periods_per_year,
+        risk_free_rate=spec.risk_free_rate,
+    )
+    result = BacktestResult(
+        spec=spec,
+        market=traded,
+        benchmark=benchmark,
+        equity=equity,
+        cash=np.asarray(path.cash[:, 0], dtype=np.float64),
+        shares=shares,
+        gross_exposure=np.asarray(path.gross_exposure[:, 0], dtype=np.float64),
+        fills=fills,
+        closed_trades=closed,
+        open_trades=still_open,
+        metrics={k: float(v) for k, v in metrics.items()},
+        device=device_label(),
+        processing_time_ms=(time.perf_counter() - started) * 1e3,
+    )
+    report(1.0, "completed")
+    return result

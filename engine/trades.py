@@ -1,0 +1,133 @@
+"""Orders, fills and round-trip trades read back from a simulated position path.
+
+The kernel records shares per bar; each change is one fill, except a change of side, which
+is two (the close, then the new position), exactly as the kernel executes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Fill:
+    bar: int
+    symbol: str
+    quantity: float  # signed: + buys, - sells
+    price: float  # after slippage
+    commission: float
+    fee: float
+
+    @property
+    def cash_flow(self) -> float:
+        return -self.quantity * self.price - self.commission - self.fee
+
+
+@dataclass
+class RoundTrip:
+    """One position from flat (or a side change) back to flat."""
+
+    symbol: str
+    side: str
+    entry_bar: int
+    fills: list[Fill] = field(default_factory=list)
+    exit_bar: int | None = None
+
+    def add(self, fill: Fill) -> None:
+        self.fills.append(fill)
+
+    def _opens(self, fill: Fill) -> bool:
+        return (fill.quantity > 0) == (self.side == "long")
+
+    def _vwap(self, opening: bool) -> float:
+        legs = [f for f in self.fills if self._opens(f) == opening]
+        qty = sum(abs(f.quantity) for f in legs)
+        return sum(abs(f.quantity) * f.price for f in legs) / qty if qty else float("nan")
+
+    def record(self, timestamps: np.ndarray) -> dict:
+        entry_notional = sum(abs(f.quantity) * f.price for f in self.fills if self._opens(f))
+        pnl = sum(f.cash_flow for f in self.fills)
+        position = np.cumsum([f.quantity for f in self.fills])
+        return {
+            "symbol": self.symbol,
+            "side": self.side,
+            "entry_time": _iso(timestamps[self.entry_bar]),
+            "exit_time": _iso(timestamps[self.exit_bar]),
+            "entry_bar": self.entry_bar,
+            "exit_bar": self.exit_bar,
+            "duration_bars": self.exit_bar - self.entry_bar,
+            "size": float(np.abs(position).max()),
+            "entry_price": self._vwap(opening=True),
+            "exit_price": self._vwap(opening=False),
+            "pnl": float(pnl),
+            "return_pct": float(100.0 * pnl / entry_notional),
+            "commission": float(sum(f.commission + f.fee for f in self.fills)),
+        }
+
+
+def _iso(ts) -> str:
+    return pd.Timestamp(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fills_from_positions(
+    shares: np.ndarray,
+    execute: np.ndarray,
+    symbols: tuple[str, ...],
+    commission: float,
+    slippage: float,
+    fee: float,
+) -> list[Fill]:
+    """Every fill implied by ``shares`` ``(T, S)`` executed at ``execute`` prices ``(T, S)``."""
+    before = np.vstack([np.zeros_like(shares[:1]), shares[:-1]])
+    fills: list[Fill] = []
+    for bar, col in zip(*np.nonzero(shares != before), strict=True):
+        old, new = before[bar, col], shares[bar, col]
+        flips = old != 0 and np.sign(new) != np.sign(old) and new != 0
+        legs = [-old, new] if flips else [new - old]
+        for qty in legs:
+            price = execute[bar, col] * (1.0 + slippage * np.sign(qty))
+            commission_paid = abs(qty) * price * commission
+            fills.append(
+                Fill(int(bar), symbols[col], float(qty), float(price), commission_paid, fee)
+            )
+    return fills
+
+
+def round_trips(fills: list[Fill]) -> tuple[list[RoundTrip], list[RoundTrip]]:
+    """Closed round trips and still-open positions, from fills in time order."""
+    open_trips: dict[str, RoundTrip] = {}
+    position: dict[str, float] = {}
+    closed: list[RoundTrip] = []
+    for fill in fills:
+        held = position.get(fill.symbol, 0.0)
+        if held == 0:
+            side = "long" if fill.quantity > 0 else "short"
+            open_trips[fill.symbol] = RoundTrip(fill.symbol, side, fill.bar)
+        trip = open_trips[fill.symbol]
+        trip.add(fill)
+        position[fill.symbol] = held + fill.quantity
+        if np.isclose(position[fill.symbol], 0.0, atol=1e-9 * max(abs(held), 1.0)):
+            position[fill.symbol] = 0.0
+            trip.exit_bar = fill.bar
+            closed.append(open_trips.pop(fill.symbol))
+    return closed, list(open_trips.values())
+
+
+def trade_statistics(pnls: np.ndarray) -> dict:
+    """Counts, averages and extremes of round-trip P&L; a win is a P&L above zero."""
+    wins, losses = pnls[pnls > 0], pnls[pnls <= 0]
+    gross_loss = -losses.sum()
+    return {
+        "winning_trades": int(wins.size),
+        "losing_trades": int(losses.size),
+        "win_rate": 100.0 * wins.size / pnls.size if pnls.size else None,
+        "average_win": float(wins.mean()) if wins.size else None,
+        "average_loss": float(losses.mean()) if losses.size else None,
+        "profit_factor": float(wins.sum() / gross_loss) if gross_loss > 0 else None,
+        "largest_win": float(wins.max()) if wins.size else None,
+        "largest_loss": float(losses.min()) if losses.size else None,
+        "average_trade": float(pnls.mean()) if pnls.size else None,
+    }
