@@ -1,0 +1,163 @@
+"""``/backtests``: submit, follow, read results, cancel and query backtest jobs.
+
+``execution_id`` and ``backtest_id`` are the same job id, ``bt_<ULID>``: one job per submission.
+"""
+
+from __future__ import annotations
+
+from math import ceil
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+
+from api.context import service
+from api.errors import ErrorSchema, fail
+from api.schemas import (
+    BacktestRequestSchema,
+    BacktestStatusSchema,
+    CancelResponseSchema,
+    QueryRequestSchema,
+    QueryResponseSchema,
+    ResultsArgsSchema,
+    SubmitResponseSchema,
+)
+from api.submit import submit_backtest
+from store import jobs
+from store.db import transaction
+from store.job_query import JobQuery, search_jobs
+from store.models import Job
+from store.result_sections import select_sections
+from store.results import get_result
+from workers.dispatch import revoke
+from workers.events import BACKTEST_CANCELLED
+
+blp = Blueprint("backtests", __name__, description="Backtest jobs")
+ERRORS = {"schema": ErrorSchema}
+
+
+@blp.route("/backtests", methods=["POST"])
+@blp.doc(requestBody={"content": {"application/json": {"schema": BacktestRequestSchema}}})
+@blp.response(202, SubmitResponseSchema)
+@blp.alt_response(400, **ERRORS)
+@blp.alt_response(409, **ERRORS)
+@blp.alt_response(422, **ERRORS)
+def create_backtest() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Create a backtest job and queue it (202: it runs asynchronously)."""
+    payload = request.get_json(silent=True, force=True)
+    if not isinstance(payload, dict):
+        fail(400, "the request body must be a JSON object", {"body": ["expected a JSON object"]})
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        fail(400, "Idempotency-Key must be 1 to 200 characters", {"Idempotency-Key": ["length"]})
+    submission = submit_backtest(service(), payload, key)
+    headers = {"Location": f"/backtests/{submission.job.id}"}
+    if not submission.created:
+        headers["Idempotent-Replayed"] = "true"
+    return submitted(submission.job), 202, headers
+
+
+@blp.route("/backtests/<string:execution_id>", methods=["GET"])
+@blp.response(200, BacktestStatusSchema)
+@blp.alt_response(404, **ERRORS)
+def get_backtest(execution_id: str) -> Job:
+    """Status and progress of a backtest job."""
+    with transaction(service().sessions) as session:
+        return found(jobs.get_job(session, execution_id), execution_id)
+
+
+@blp.route("/backtests/<string:execution_id>/results", methods=["GET"])
+@blp.arguments(ResultsArgsSchema, location="query")
+@blp.response(200)
+@blp.alt_response(404, **ERRORS)
+@blp.alt_response(409, **ERRORS)
+def get_results(args: dict[str, bool], execution_id: str) -> dict[str, Any]:
+    """The result document of a completed backtest, with optional sections left out."""
+    with transaction(service().sessions) as session:
+        job = found(jobs.get_job(session, execution_id), execution_id)
+        if job.status != jobs.COMPLETED:
+            fail(409, f"backtest {execution_id} is {job.status}; results exist once completed")
+        result = get_result(session, execution_id)
+        if result is None:
+            fail(409, f"backtest {execution_id} is completed but its result is not stored")
+        document = select_sections(result.document, result.sections, args)
+    return {**document, "execution_id": execution_id, "backtest_id": execution_id}
+
+
+@blp.route("/backtests/<string:execution_id>/cancel", methods=["POST"])
+@blp.response(202, CancelResponseSchema)
+@blp.alt_response(404, **ERRORS)
+@blp.alt_response(409, **ERRORS)
+def cancel_backtest(execution_id: str) -> Job:
+    """Cancel: a queued job ends now; a running one stops at its next progress point."""
+    ctx = service()
+    with transaction(ctx.sessions) as session:
+        status, changed = jobs.request_cancel(session, execution_id)
+        job = found(jobs.get_job(session, execution_id), execution_id)
+    if not changed and status != jobs.CANCELLING:
+        fail(409, f"backtest {execution_id} is already {status}; only active jobs can be cancelled")
+    if changed and status == jobs.CANCELLED:
+        revoke(ctx.celery, job.task_id or "")
+        ctx.publish(BACKTEST_CANCELLED, job.id, job.kind, {"status": jobs.CANCELLED})
+    return job
+
+
+@blp.route("/backtests/query", methods=["POST"])
+@blp.arguments(QueryRequestSchema)
+@blp.response(200, QueryResponseSchema)
+@blp.alt_response(422, **ERRORS)
+def query_backtests(args: dict[str, Any]) -> dict[str, Any]:
+    """Backtests matching filters, sorted and paginated."""
+    query = job_query(args)
+    with transaction(service().sessions) as session:
+        items, total = search_jobs(session, query)
+    pages = ceil(total / query.page_size) if total else 0
+    return {
+        "items": items,
+        "page": query.page,
+        "page_size": query.page_size,
+        "total": total,
+        "pages": pages,
+    }
+
+
+def job_query(args: dict[str, Any]) -> JobQuery:
+    filters = args["filters"]
+    return JobQuery(
+        statuses=tuple(filters.get("status", ())),
+        backtest_type=filters.get("backtest_type"),
+        strategy_id=filters.get("strategy_id"),
+        name_contains=filters.get("backtest_name"),
+        spec_hash=filters.get("spec_hash"),
+        created_after=filters.get("created_after"),
+        created_before=filters.get("created_before"),
+        sort=tuple(args["sort"]),
+        page=args["page"],
+        page_size=args["page_size"],
+    )
+
+
+def found(job: Job | None, execution_id: str) -> Job:
+    if job is None or job.kind != "backtest":
+        fail(404, f"no backtest with execution_id {execution_id!r}")
+    return job
+
+
+def submitted(job: Job) -> dict[str, Any]:
+    minutes = service().mean_run_seconds()
+    return {
+        "status": job.status,
+        "execution_id": job.id,
+        "backtest_id": job.id,
+        "backtest_name": job.name,
+        "estimated_duration_minutes": round(minutes / 60.0, 4) if minutes is not None else None,
+        "symbols_count": job.symbols_count,
+        "hardware_acceleration_enabled": job.pool == "gpu",
+        "queue": job.queue,
+        "created_at": job.created_at,
+        "links": {
+            "status": f"/backtests/{job.id}",
+            "results": f"/backtests/{job.id}/results",
+            "cancel": f"/backtests/{job.id}/cancel",
+        },
+    }

@@ -1,0 +1,83 @@
+"""The API process's handles on the outside world: settings, database, Redis, Celery.
+
+Built once per app by the factory; views reach it through ``service()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from celery import Celery
+from flask import current_app
+from sqlalchemy.orm import Session, sessionmaker
+
+from store import jobs
+from store.db import make_engine, make_session_factory, transaction
+from workers.events import EventPublisher
+from workers.heartbeats import live_pools
+from workers.redis_client import make_redis
+from workers.settings import Settings
+
+log = logging.getLogger(__name__)
+EXTENSION = "nautilus"
+
+
+@dataclass
+class Cached:
+    """A value recomputed at most every ``ttl`` seconds (per API process)."""
+
+    ttl: float
+    compute: Callable[[], Any]
+    _value: Any = None
+    _at: float = field(default=-1e18)
+
+    def get(self) -> Any:
+        now = time.monotonic()
+        if now - self._at >= self.ttl:
+            self._value, self._at = self.compute(), now
+        return self._value
+
+
+class ServiceContext:
+    def __init__(self, settings: Settings, celery: Celery) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
+        self.redis: redis.Redis = make_redis(settings)
+        self.celery = celery
+        self.events = EventPublisher(self.redis, settings.events_stream_maxlen)
+        self.started = time.time()
+        self._pools = Cached(settings.live_pools_cache_s, self._live_pools)
+        self._stats = Cached(10.0, self._job_stats)
+
+    def publish(self, type_: str, job_id: str, kind: str, data: dict[str, Any]) -> None:
+        """Publish an event after a committed change; a Redis outage is logged, not raised."""
+        try:
+            self.events.publish(type_, job_id, kind, data)
+        except redis.RedisError as exc:
+            log.warning("could not publish %s for %s: %s", type_, job_id, exc)
+
+    def live_pools(self) -> set[str]:
+        return self._pools.get()
+
+    def mean_run_seconds(self) -> float | None:
+        return self._stats.get().mean_run_seconds
+
+    def _live_pools(self) -> set[str]:
+        try:
+            return live_pools(self.redis)
+        except redis.RedisError:
+            return set()
+
+    def _job_stats(self) -> jobs.JobStats:
+        with transaction(self.sessions) as session:
+            return jobs.job_stats(session)
+
+
+def service() -> ServiceContext:
+    return current_app.extensions[EXTENSION]

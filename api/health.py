@@ -1,0 +1,62 @@
+"""``GET /health``: what is true now, each part measured, nothing assumed."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api import probes
+from api.context import service
+from workers.settings import VERSION
+
+blp = Blueprint("health", __name__, description="Service health")
+
+
+@blp.route("/health", methods=["GET"])
+@blp.response(200)
+@blp.alt_response(503, description="the database or the broker is unreachable")
+def health() -> tuple[dict[str, Any], int]:
+    """Reachability of the database, broker and result store; workers, queues and job counts."""
+    ctx = service()
+    database, broker = probes.probe_database(ctx), probes.probe_broker(ctx)
+    result_store = probes.probe_result_store(ctx)
+    workers = probes.workers_by_pool(ctx)
+    status = overall(database.ok and broker.ok and result_store.ok, workers)
+    body = {
+        "status": status,
+        "engine": "backtesting",
+        "port": ctx.settings.port,
+        "version": VERSION,
+        "uptime_seconds": round(time.time() - ctx.started, 3),
+        "messagebus_connected": broker.ok,
+        "components": {
+            "database": {**database.as_dict(), "backend": ctx.engine.dialect.name},
+            "broker": broker.as_dict(),
+            "result_store": result_store.as_dict(),
+        },
+        "workers": {pool: found for pool, found in workers.items()},
+        "queues": probes.queue_depths(ctx) if broker.ok else {},
+        "execution_metrics": probes.execution_metrics(
+            probes.job_stats(ctx) if database.ok else None
+        ),
+        "hardware_optimization": hardware(workers),
+    }
+    return body, 200 if status != "unhealthy" else 503
+
+
+def overall(stores_ok: bool, workers: dict[str, list[Any]]) -> str:
+    if not stores_ok:
+        return "unhealthy"
+    return "healthy" if workers.get("cpu") else "degraded"
+
+
+def hardware(workers: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    gpu = workers.get("gpu", [])
+    devices = sorted({d for w in gpu for d in w.get("devices", [])})
+    return {
+        "gpu_workers_alive": len(gpu),
+        "gpu_devices": devices,
+        "acceleration_available": bool(gpu),
+    }

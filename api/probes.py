@@ -1,0 +1,103 @@
+"""What /health and /metrics report: checks of the database, Redis, workers and queues, now."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.context import ServiceContext
+from store import jobs
+from store.db import transaction
+from workers.heartbeats import live_workers
+from workers.queues import ALL_QUEUES, POOLS
+
+
+@dataclass(frozen=True)
+class Probe:
+    ok: bool
+    latency_ms: float | None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "latency_ms": self.latency_ms, "error": self.error}
+
+
+def timed(check: Any) -> Probe:
+    start = time.perf_counter()
+    try:
+        check()
+    except (SQLAlchemyError, redis.RedisError, OSError) as exc:
+        return Probe(False, None, f"{type(exc).__name__}: {exc}"[:300])
+    return Probe(True, round((time.perf_counter() - start) * 1000, 3))
+
+
+def probe_database(ctx: ServiceContext) -> Probe:
+    def check() -> None:
+        with ctx.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    return timed(check)
+
+
+def probe_broker(ctx: ServiceContext) -> Probe:
+    return timed(ctx.redis.ping)
+
+
+def probe_result_store(ctx: ServiceContext) -> Probe:
+    return timed(lambda: ctx.celery.backend.client.ping())
+
+
+def workers_by_pool(ctx: ServiceContext) -> dict[str, list[dict[str, Any]]]:
+    pools: dict[str, list[dict[str, Any]]] = {pool: [] for pool in POOLS}
+    try:
+        found = live_workers(ctx.redis)
+    except redis.RedisError:
+        return pools
+    for worker in found:
+        pools.setdefault(worker["pool"], []).append(worker)
+    return pools
+
+
+def queue_depths(ctx: ServiceContext) -> dict[str, int | None]:
+    """Messages waiting per queue (``LLEN``; Flower omits queues nobody consumes)."""
+    try:
+        pipe = ctx.redis.pipeline(transaction=False)
+        for name in ALL_QUEUES:
+            pipe.llen(name)
+        return dict(zip(ALL_QUEUES, pipe.execute(), strict=True))
+    except redis.RedisError:
+        return dict.fromkeys(ALL_QUEUES)
+
+
+def job_stats(ctx: ServiceContext) -> jobs.JobStats | None:
+    try:
+        with transaction(ctx.sessions) as session:
+            return jobs.job_stats(session)
+    except SQLAlchemyError:
+        return None
+
+
+def execution_metrics(stats: jobs.JobStats | None) -> dict[str, Any]:
+    """The seed's execution metrics, from the job table."""
+    if stats is None:
+        return {}
+    counts = stats.counts
+    done, failed = counts.get(jobs.COMPLETED, 0), counts.get(jobs.FAILED, 0)
+    finished = done + failed
+    mean = stats.mean_run_seconds
+    return {
+        "backtests_executed": finished + counts.get(jobs.CANCELLED, 0),
+        "backtests_in_progress": counts.get(jobs.RUNNING, 0) + counts.get(jobs.CANCELLING, 0),
+        "backtests_queued": counts.get(jobs.QUEUED, 0),
+        "successful_backtests": done,
+        "failed_backtests": failed,
+        "cancelled_backtests": counts.get(jobs.CANCELLED, 0),
+        "success_rate_percentage": round(100.0 * done / finished, 2) if finished else None,
+        "error_rate_percentage": round(100.0 * failed / finished, 2) if finished else None,
+        "average_execution_time_minutes": round(mean / 60.0, 4) if mean is not None else None,
+    }

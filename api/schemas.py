@@ -1,0 +1,165 @@
+"""Marshmallow schemas of the backtest endpoints: the seed's field names, documented in OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
+
+from store.job_query import SORTABLE
+from store.models import STATUSES
+from workers.settings import get_settings
+
+
+class Timestamp(fields.DateTime):
+    """ISO 8601 in UTC with milliseconds and a ``Z``, as the seed writes them."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class BacktestRequestSchema(Schema):
+    """The seed's request body; the engine's ``parse_spec`` is the validator (for docs here)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    backtest_name = fields.String(required=True, metadata={"example": "Strategy Validation"})
+    backtest_type = fields.String(metadata={"example": "strategy_validation"})
+    description = fields.String()
+    start_date = fields.String(required=True, metadata={"example": "2024-01-01T00:00:00Z"})
+    end_date = fields.String(required=True, metadata={"example": "2024-12-31T23:59:59Z"})
+    frequency = fields.String(metadata={"example": "1d"})
+    timezone = fields.String(metadata={"example": "UTC"})
+    symbols = fields.List(fields.String(), required=True, metadata={"example": ["SPY", "QQQ"]})
+    universes = fields.List(fields.String())
+    data_sources = fields.List(
+        fields.String(),
+        metadata={"example": ["synthetic"], "description": "only synthetic data runs today"},
+    )
+    strategy_id = fields.String(required=True, metadata={"example": "momentum_factor_v2.1"})
+    strategy_parameters = fields.Dict()
+    initial_capital = fields.Float(metadata={"example": 1000000.0})
+    max_position_size = fields.Float()
+    max_portfolio_leverage = fields.Float()
+    risk_limits = fields.Dict()
+    commission_rate = fields.Float()
+    slippage_basis_points = fields.Float()
+    benchmark_symbol = fields.String(metadata={"example": "SPY"})
+    risk_free_rate = fields.Float()
+    use_neural_engine = fields.Boolean()
+    use_vectorized_calculations = fields.Boolean()
+    parallel_processing = fields.Boolean()
+
+
+class LinksSchema(Schema):
+    status = fields.String()
+    results = fields.String()
+    cancel = fields.String()
+
+
+class SubmitResponseSchema(Schema):
+    status = fields.String(metadata={"description": "the job's status now (queued when new)"})
+    execution_id = fields.String(metadata={"description": "the job id, bt_<ULID>"})
+    backtest_id = fields.String(metadata={"description": "same as execution_id"})
+    backtest_name = fields.String()
+    estimated_duration_minutes = fields.Float(
+        allow_none=True,
+        metadata={"description": "mean run time of recent completed backtests; null if none"},
+    )
+    symbols_count = fields.Integer()
+    hardware_acceleration_enabled = fields.Boolean(
+        metadata={"description": "true when the job was routed to the GPU pool"}
+    )
+    queue = fields.String()
+    created_at = Timestamp()
+    links = fields.Nested(LinksSchema)
+
+
+class JobErrorSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    errors = fields.Dict()
+
+
+class BacktestStatusSchema(Schema):
+    """What ``GET /backtests/{id}`` reports, read from the job row; every figure is measured."""
+
+    execution_id = fields.String(attribute="id")
+    backtest_id = fields.Function(lambda job: job.id, metadata={"type": "string"})
+    backtest_name = fields.String(attribute="name")
+    backtest_type = fields.String()
+    strategy_id = fields.String()
+    status = fields.String()
+    progress_percentage = fields.Float()
+    progress_message = fields.String(allow_none=True)
+    current_date = Timestamp(attribute="bar_time", allow_none=True)
+    processing_time_ms = fields.Float(allow_none=True)
+    data_points_processed = fields.Integer(allow_none=True)
+    orders_executed = fields.Integer(allow_none=True)
+    trades_completed = fields.Integer(allow_none=True)
+    hardware_used = fields.String(allow_none=True)
+    memory_usage_mb = fields.Float(
+        allow_none=True, metadata={"description": "peak resident memory of the worker process"}
+    )
+    queue = fields.String()
+    attempts = fields.Integer()
+    worker = fields.String(allow_none=True)
+    error = fields.Nested(JobErrorSchema, allow_none=True)
+    created_at = Timestamp()
+    started_at = Timestamp(allow_none=True)
+    finished_at = Timestamp(allow_none=True)
+
+
+class CancelResponseSchema(BacktestStatusSchema):
+    pass
+
+
+class ResultsArgsSchema(Schema):
+    include_trades = fields.Boolean(load_default=True)
+    include_positions = fields.Boolean(load_default=True)
+    include_analytics = fields.Boolean(load_default=True)
+
+
+class QueryFiltersSchema(Schema):
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
+    backtest_type = fields.String()
+    strategy_id = fields.String()
+    backtest_name = fields.String(metadata={"description": "case-insensitive substring"})
+    spec_hash = fields.String(validate=validate.Length(equal=64))
+    created_after = Timestamp()
+    created_before = Timestamp()
+
+
+class QueryRequestSchema(Schema):
+    filters = fields.Nested(QueryFiltersSchema, load_default=dict)
+    sort = fields.List(
+        fields.String(),
+        load_default=lambda: ["-created_at"],
+        metadata={"description": f"fields of {sorted(SORTABLE)}; a leading '-' sorts descending"},
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(
+        load_default=50, validate=validate.Range(min=1, max=get_settings().max_page_size)
+    )
+
+    @validates("sort")
+    def _known_sort_keys(self, value: list[str], **_: Any) -> None:
+        unknown = [key for key in value if key.lstrip("-") not in SORTABLE]
+        if unknown:
+            raise ValidationError(f"cannot sort by {unknown}; choose from {sorted(SORTABLE)}")
+
+
+class QueryResponseSchema(Schema):
+    items = fields.List(fields.Nested(BacktestStatusSchema))
+    page = fields.Integer()
+    page_size = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()

@@ -1,0 +1,226 @@
+"""Job rows and their guarded state transitions.
+
+Every transition is one ``UPDATE ... WHERE status IN (...)`` so two deliveries of the same task,
+a reconciler and a cancel request can race without corrupting a job. A running job carries a
+``lease_id``: only the holder of the lease may report progress or finish it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from store.db import dialect_insert
+from store.models import (
+    CANCELLED,
+    CANCELLING,
+    COMPLETED,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    TERMINAL,
+    Job,
+    utcnow,
+)
+
+LEASED = (RUNNING, CANCELLING)
+
+
+def insert_job(session: Session, values: dict[str, Any]) -> tuple[Job, bool]:
+    """Insert a job; with an ``idempotency_key`` already present, return that job instead.
+
+    Returns ``(job, created)``.
+    """
+    stmt = dialect_insert(session, Job.__table__).values(**values)
+    if values.get("idempotency_key"):
+        stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    created = session.execute(stmt).rowcount == 1
+    if created:
+        job = session.get(Job, values["id"])
+    else:
+        job = session.scalars(
+            sa.select(Job).where(Job.idempotency_key == values["idempotency_key"])
+        ).one()
+    assert job is not None
+    return job, created
+
+
+def get_job(session: Session, job_id: str) -> Job | None:
+    return session.get(Job, job_id)
+
+
+def mark_enqueued(session: Session, job_id: str, task_id: str, **values: Any) -> None:
+    """Record the message that now carries a queued job (its task id and when it was sent)."""
+    _update(session, job_id, (QUEUED,), task_id=task_id, enqueued_at=utcnow(), **values)
+
+
+def claim(
+    session: Session, job_id: str, *, lease_id: str, worker: str, stale_before: datetime
+) -> bool:
+    """Take the lease of a queued job, or of a running one whose holder stopped heart-beating."""
+    now = utcnow()
+    takeable = sa.or_(
+        Job.status == QUEUED,
+        sa.and_(Job.status == RUNNING, Job.heartbeat_at < stale_before),
+    )
+    stmt = (
+        sa.update(Job)
+        .where(Job.id == job_id, Job.attempts < Job.max_attempts, takeable)
+        .values(
+            status=RUNNING,
+            lease_id=lease_id,
+            worker=worker,
+            attempts=Job.attempts + 1,
+            heartbeat_at=now,
+            started_at=sa.func.coalesce(Job.started_at, now),
+            error=None,
+            updated_at=now,
+        )
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def touch(session: Session, job_id: str, lease_id: str, **progress: Any) -> str | None:
+    """Refresh the lease's heartbeat (and progress fields); the job's status, None if lease lost."""
+    now = utcnow()
+    stmt = (
+        sa.update(Job)
+        .where(Job.id == job_id, Job.lease_id == lease_id, Job.status.in_(LEASED))
+        .values(heartbeat_at=now, updated_at=now, **progress)
+        .returning(Job.status)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def finish(session: Session, job_id: str, lease_id: str, status: str, **values: Any) -> bool:
+    """End a leased job in ``status``; False when the lease was lost (someone else owns it)."""
+    assert status in TERMINAL
+    now = utcnow()
+    stmt = (
+        sa.update(Job)
+        .where(Job.id == job_id, Job.lease_id == lease_id, Job.status.in_(LEASED))
+        .values(status=status, finished_at=now, updated_at=now, lease_id=None, **values)
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def release(session: Session, job_id: str, lease_id: str) -> bool:
+    """Give a leased job back to the queue (a retry will claim it again)."""
+    stmt = (
+        sa.update(Job)
+        .where(Job.id == job_id, Job.lease_id == lease_id, Job.status == RUNNING)
+        .values(status=QUEUED, lease_id=None, updated_at=utcnow())
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def request_cancel(session: Session, job_id: str) -> tuple[str | None, bool]:
+    """Cancel a queued job outright, or ask a running one to stop.
+
+    Returns ``(status now, whether this call changed it)``; status None for an unknown job.
+    """
+    now = utcnow()
+    if _update(session, job_id, (QUEUED,), status=CANCELLED, finished_at=now):
+        return CANCELLED, True
+    if _update(session, job_id, (RUNNING,), status=CANCELLING):
+        return CANCELLING, True
+    return session.scalar(sa.select(Job.status).where(Job.id == job_id)), False
+
+
+def fail_abandoned(
+    session: Session, job_id: str, error: dict[str, Any], stale_before: datetime
+) -> bool:
+    """Fail a job nobody holds: queued, or leased by a holder that stopped heart-beating."""
+    abandoned = sa.or_(
+        Job.status == QUEUED,
+        sa.and_(Job.status.in_(LEASED), Job.heartbeat_at < stale_before),
+    )
+    now = utcnow()
+    stmt = (
+        sa.update(Job)
+        .where(Job.id == job_id, abandoned)
+        .values(status=FAILED, error=error, finished_at=now, updated_at=now, lease_id=None)
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def requeue_stale(session: Session, job_id: str, stale_before: datetime) -> bool:
+    """Put a running job whose holder stopped heart-beating back in the queue."""
+    stmt = (
+        sa.update(Job)
+        .where(Job.id == job_id, Job.status == RUNNING, Job.heartbeat_at < stale_before)
+        .values(status=QUEUED, lease_id=None, enqueued_at=utcnow(), updated_at=utcnow())
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def cancel_stale(session: Session, job_id: str, stale_before: datetime) -> bool:
+    """End a cancelling job whose holder died before it could stop."""
+    stmt = (
+        sa.update(Job)
+        .where(Job.id == job_id, Job.status == CANCELLING, Job.heartbeat_at < stale_before)
+        .values(status=CANCELLED, lease_id=None, finished_at=utcnow(), updated_at=utcnow())
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def stale_jobs(session: Session, stale_before: datetime, limit: int = 100) -> list[Job]:
+    """Leased jobs whose heartbeat is older than ``stale_before``."""
+    stmt = (
+        sa.select(Job)
+        .where(Job.status.in_(LEASED), Job.heartbeat_at < stale_before)
+        .order_by(Job.heartbeat_at)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def waiting_jobs(
+    session: Session, unsent_before: datetime, resend_before: datetime, limit: int = 100
+) -> list[Job]:
+    """Queued jobs never sent since ``unsent_before``, or last sent before ``resend_before``."""
+    unsent = sa.and_(Job.enqueued_at.is_(None), Job.created_at < unsent_before)
+    stmt = (
+        sa.select(Job)
+        .where(Job.status == QUEUED, sa.or_(unsent, Job.enqueued_at < resend_before))
+        .order_by(Job.created_at)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def mark_unsent(session: Session, job_id: str) -> None:
+    """The broker refused the job's message: let the reconciler send it soon."""
+    _update(session, job_id, (QUEUED,), enqueued_at=None)
+
+
+@dataclass(frozen=True)
+class JobStats:
+    counts: dict[str, int]
+    mean_run_seconds: float | None
+
+
+def job_stats(session: Session, kind: str = "backtest") -> JobStats:
+    """Job counts per status and the mean run time of completed jobs, from the table itself."""
+    rows = session.execute(
+        sa.select(Job.status, sa.func.count()).where(Job.kind == kind).group_by(Job.status)
+    )
+    counts = {status: int(n) for status, n in rows}
+    durations = session.execute(
+        sa.select(Job.started_at, Job.finished_at)
+        .where(Job.kind == kind, Job.status == COMPLETED, Job.started_at.is_not(None))
+        .order_by(Job.finished_at.desc())
+        .limit(200)
+    ).all()
+    seconds = [(end - start).total_seconds() for start, end in durations if end]
+    return JobStats(counts, sum(seconds) / len(seconds) if seconds else None)
+
+
+def _update(session: Session, job_id: str, from_states: tuple[str, ...], **values: Any) -> bool:
+    values.setdefault("updated_at", utcnow())
+    stmt = sa.update(Job).where(Job.id == job_id, Job.status.in_(from_states)).values(**values)
+    return session.execute(stmt).rowcount == 1

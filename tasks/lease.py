@@ -1,0 +1,81 @@
+"""The lease a task holds on a running job, and the thread that keeps it alive.
+
+A delivery of ``run_backtest`` first claims the job (a guarded UPDATE). While it computes, a
+background thread refreshes the job's heartbeat; if the worker dies the heartbeat goes stale and
+the job can be claimed again (by a redelivery or the reconciler's re-enqueue). Writes after the
+claim are fenced by the lease id, so a run that lost its lease cannot overwrite the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from store import jobs
+from store.db import transaction
+from store.models import utcnow
+from tasks.context import TaskContext
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another delivery owns the job now; this one must stop without writing."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    job_id: str
+    lease_id: str
+    worker: str
+
+
+def acquire(ctx: TaskContext, job_id: str, worker: str) -> Lease | None:
+    """Claim ``job_id`` for this delivery, or None when it is not ours to run."""
+    lease_id = uuid.uuid4().hex
+    stale_before = utcnow() - timedelta(seconds=ctx.settings.job_stale_after_s)
+    with transaction(ctx.sessions) as session:
+        claimed = jobs.claim(
+            session, job_id, lease_id=lease_id, worker=worker, stale_before=stale_before
+        )
+    return Lease(job_id, lease_id, worker) if claimed else None
+
+
+class LeaseKeeper(threading.Thread):
+    """Refreshes the job's heartbeat every ``job_heartbeat_s`` and notes what it sees."""
+
+    def __init__(self, ctx: TaskContext, lease: Lease) -> None:
+        super().__init__(name=f"lease-{lease.job_id}", daemon=True)
+        self._ctx, self._lease = ctx, lease
+        self._stopped = threading.Event()
+        self.status: str | None = jobs.RUNNING
+        self.lost = False
+
+    def run(self) -> None:
+        while not self._stopped.wait(self._ctx.settings.job_heartbeat_s):
+            self.refresh()
+
+    def refresh(self, **progress: object) -> str | None:
+        """Heartbeat (with optional progress fields); the job's status, None once lost."""
+        try:
+            with transaction(self._ctx.sessions) as session:
+                status = jobs.touch(session, self._lease.job_id, self._lease.lease_id, **progress)
+        except SQLAlchemyError as exc:  # a missed beat is not fatal; staleness takes 6 of them
+            log.warning("heartbeat of %s failed: %s", self._lease.job_id, exc)
+            return self.status
+        self.status = status
+        self.lost = status is None
+        return status
+
+    def __enter__(self) -> LeaseKeeper:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self.join(timeout=5)

@@ -1,0 +1,60 @@
+"""The one Celery configuration, shared by the API, every worker, beat and Flower.
+
+Delivery policy (see CELERY_NOTES.md): JSON only; acks late so a lost worker's task is
+redelivered; prefetch 1; a pool child that dies is retried (bounded), never requeued forever;
+the visibility timeout sits above the hard time limit so a running task is never handed out twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Queue
+
+from workers.queues import ALL_QUEUES, CONTROL
+from workers.settings import Settings
+
+RUN_BACKTEST = "nautilus.backtest.run"
+RECONCILE = "nautilus.control.reconcile"
+TASK_MODULES = ["tasks.backtest", "tasks.reconcile"]
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    transport = {
+        "visibility_timeout": settings.visibility_timeout_s,
+        "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 10)),
+        "unacked_restore_throttle": 1,
+        "socket_timeout": 30,
+    }
+    return {
+        "broker_url": settings.celery_broker_url,
+        "result_backend": settings.celery_broker_url,
+        "broker_transport_options": transport,
+        "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "result_expires": settings.result_expires_s,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": False,
+        "task_retry_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_deduplicate_successful_tasks": True,
+        "task_soft_time_limit": settings.task_soft_time_limit_s,
+        "task_time_limit": settings.task_time_limit_s,
+        "task_queues": [Queue(name, routing_key=name) for name in ALL_QUEUES],
+        "task_default_queue": CONTROL,
+        "task_routes": {RECONCILE: {"queue": CONTROL}},
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+        "worker_hijack_root_logger": False,
+        "beat_schedule": {
+            "reconcile-jobs": {"task": RECONCILE, "schedule": settings.reconcile_interval_s},
+        },
+        "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),
+        "timezone": "UTC",
+        "enable_utc": True,
+    }

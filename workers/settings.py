@@ -1,0 +1,182 @@
+"""The one settings object: every environment variable the service reads, read once, here.
+
+Nothing else in the project reads ``os.environ``; ``.env.example`` documents each variable.
+With no ``DATABASE_URL`` and no ``REDIS_URL`` the defaults serve one machine with nothing
+installed: a SQLite file and an embedded Redis server under ``NAUTILUS_VAR_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+VERSION = "0.1.0"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of the API, the workers and the commands (see ``.env.example``)."""
+
+    var_dir: Path
+    database_url: str
+    redis_url: str
+    embedded_redis: bool
+    host: str = "127.0.0.1"
+    port: int = 8110
+    web_workers: int = 2
+    log_level: str = "INFO"
+    worker_concurrency: int = 2
+    gpu_device: str = "0"
+    task_soft_time_limit_s: int = 1800
+    task_time_limit_s: int = 1860
+    visibility_timeout_s: int = 3900
+    task_max_retries: int = 3
+    max_attempts: int = 3
+    job_heartbeat_s: float = 5.0
+    job_stale_after_s: float = 30.0
+    worker_heartbeat_s: float = 5.0
+    worker_heartbeat_ttl_s: float = 15.0
+    reconcile_interval_s: float = 15.0
+    queued_redeliver_after_s: float = 900.0
+    progress_interval_s: float = 0.25
+    events_stream_maxlen: int = 100_000
+    gpu_min_cells: int = 2_000_000
+    max_request_bytes: int = 1_048_576
+    max_page_size: int = 200
+    result_expires_s: int = 86_400
+    live_pools_cache_s: float = 2.0
+    swagger_ui_url: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return _celery_redis_url(self.redis_url)
+
+    @property
+    def redis_socket_path(self) -> Path:
+        return self.var_dir / "redis.sock"
+
+    def child_environ(self, **overrides: str) -> dict[str, str]:
+        """Environment for a subprocess of ours: this one, pinned to these settings' stores."""
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            NAUTILUS_VAR_DIR=str(self.var_dir),
+            NAUTILUS_EMBEDDED_REDIS="1" if self.embedded_redis else "0",
+        )
+        env.update(overrides)
+        return env
+
+
+# name of the field -> (environment variable, parser)
+_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "host": ("HOST", str),
+    "port": ("PORT", int),
+    "web_workers": ("WORKERS", int),
+    "log_level": ("LOG_LEVEL", str.upper),
+    "worker_concurrency": ("NAUTILUS_WORKER_CONCURRENCY", int),
+    "gpu_device": ("NAUTILUS_GPU_DEVICE", str),
+    "task_soft_time_limit_s": ("NAUTILUS_TASK_SOFT_TIME_LIMIT", int),
+    "task_time_limit_s": ("NAUTILUS_TASK_TIME_LIMIT", int),
+    "visibility_timeout_s": ("NAUTILUS_VISIBILITY_TIMEOUT", int),
+    "task_max_retries": ("NAUTILUS_TASK_MAX_RETRIES", int),
+    "max_attempts": ("NAUTILUS_MAX_ATTEMPTS", int),
+    "job_heartbeat_s": ("NAUTILUS_JOB_HEARTBEAT", float),
+    "job_stale_after_s": ("NAUTILUS_JOB_STALE_AFTER", float),
+    "worker_heartbeat_s": ("NAUTILUS_WORKER_HEARTBEAT", float),
+    "worker_heartbeat_ttl_s": ("NAUTILUS_WORKER_HEARTBEAT_TTL", float),
+    "reconcile_interval_s": ("NAUTILUS_RECONCILE_INTERVAL", float),
+    "queued_redeliver_after_s": ("NAUTILUS_QUEUED_REDELIVER_AFTER", float),
+    "progress_interval_s": ("NAUTILUS_PROGRESS_INTERVAL", float),
+    "events_stream_maxlen": ("NAUTILUS_EVENTS_MAXLEN", int),
+    "gpu_min_cells": ("NAUTILUS_GPU_MIN_CELLS", int),
+    "max_request_bytes": ("NAUTILUS_MAX_REQUEST_BYTES", int),
+    "max_page_size": ("NAUTILUS_MAX_PAGE_SIZE", int),
+    "result_expires_s": ("NAUTILUS_RESULT_EXPIRES", int),
+    "live_pools_cache_s": ("NAUTILUS_LIVE_POOLS_CACHE", float),
+    "swagger_ui_url": ("NAUTILUS_SWAGGER_UI_URL", str),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (default: the process environment) and check them."""
+    env = os.environ if environ is None else environ
+    var_dir = Path(env.get("NAUTILUS_VAR_DIR") or "var").resolve()
+    redis_url = env.get("REDIS_URL") or ""
+    embedded = not redis_url or env.get("NAUTILUS_EMBEDDED_REDIS") == "1"
+    values: dict[str, Any] = {
+        "var_dir": var_dir,
+        "database_url": _database_url(env.get("DATABASE_URL") or "", var_dir),
+        "redis_url": redis_url or f"unix://{var_dir / 'redis.sock'}",
+        "embedded_redis": embedded,
+    }
+    for name, (var, parse) in _ENV.items():
+        raw = env.get(var)
+        if raw not in (None, ""):
+            values[name] = _parse(var, raw, parse)
+    settings = Settings(**values)
+    _check(settings)
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return load_settings()
+
+
+def describe() -> list[tuple[str, str]]:
+    """(variable, field) pairs of every setting, for docs and tests."""
+    names = {f.name for f in fields(Settings)}
+    pairs = [("DATABASE_URL", "database_url"), ("REDIS_URL", "redis_url")]
+    pairs += [("NAUTILUS_VAR_DIR", "var_dir"), ("NAUTILUS_EMBEDDED_REDIS", "embedded_redis")]
+    pairs += [(var, name) for name, (var, _) in _ENV.items() if name in names]
+    return pairs
+
+
+def _parse(var: str, raw: str, parse: Callable[[str], Any]) -> Any:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{var}={raw!r} is not valid: {exc}") from exc
+
+
+def _database_url(raw: str, var_dir: Path) -> str:
+    if not raw:
+        return f"sqlite:///{var_dir / 'nautilus.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _celery_redis_url(url: str) -> str:
+    """kombu and Celery's result backend spell a Unix socket ``redis+socket://``."""
+    if url.startswith("unix://"):
+        path, _, query = url[len("unix://") :].partition("?")
+        return f"redis+socket://{path}" + (f"?{query}" if query else "")
+    return url
+
+
+def _check(s: Settings) -> None:
+    if s.task_soft_time_limit_s >= s.task_time_limit_s:
+        raise SettingsError("NAUTILUS_TASK_SOFT_TIME_LIMIT must be below NAUTILUS_TASK_TIME_LIMIT")
+    if s.visibility_timeout_s <= s.task_time_limit_s:
+        raise SettingsError(
+            "NAUTILUS_VISIBILITY_TIMEOUT must exceed NAUTILUS_TASK_TIME_LIMIT, otherwise "
+            "Redis redelivers a task that is still running"
+        )
+    if s.job_stale_after_s <= 2 * s.job_heartbeat_s:
+        raise SettingsError("NAUTILUS_JOB_STALE_AFTER must exceed twice NAUTILUS_JOB_HEARTBEAT")
+    if s.worker_heartbeat_ttl_s <= s.worker_heartbeat_s:
+        raise SettingsError("NAUTILUS_WORKER_HEARTBEAT_TTL must exceed NAUTILUS_WORKER_HEARTBEAT")
+    if not 1 <= s.port <= 65535:
+        raise SettingsError(f"PORT={s.port} is outside 1..65535")
