@@ -99,20 +99,17 @@ class Market:
         """Align per-symbol frames (a UTC DatetimeIndex and lower-case OHLCV columns)."""
         if not frames:
             raise DataError("no symbols given")
-        index = pd.DatetimeIndex([])
-        for frame in frames.values():
-            index = index.union(pd.DatetimeIndex(frame.index))
-        index = index.tz_convert("UTC") if index.tz is not None else index.tz_localize("UTC")
+        indexes = {symbol: _utc(frame.index) for symbol, frame in frames.items()}
+        index = indexes[next(iter(indexes))]
+        for other in indexes.values():
+            index = index.union(other)
         arrays = {name: np.empty((len(index), len(frames))) for name in FIELDS}
-        for col, frame in enumerate(frames.values()):
-            frame_index = pd.DatetimeIndex(frame.index)
-            if frame_index.tz is None:
-                frame_index = frame_index.tz_localize("UTC")
-            aligned = frame.set_axis(frame_index).reindex(index)
+        for col, (symbol, frame) in enumerate(frames.items()):
+            aligned = frame.set_axis(indexes[symbol]).reindex(index)
             for name in FIELDS:
                 arrays[name][:, col] = aligned[name].to_numpy(dtype=float)
         return cls(
-            timestamps=index.tz_localize(None).to_numpy(dtype="datetime64[ns]"),
+            timestamps=index.to_numpy(dtype="datetime64[ns]"),
             symbols=tuple(frames),
             frequency=frequency,
             source=source,
@@ -120,3 +117,9 @@ class Market:
             sectors=dict(sectors or {}),
             **arrays,
         )
+
+
+def _utc(index) -> pd.DatetimeIndex:
+    """A DatetimeIndex as naive UTC: aware times are converted, naive ones are taken as UTC."""
+    index = pd.DatetimeIndex(index)
+    return index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index

@@ -123,10 +123,22 @@ def _tail_risk(returns: Array, xp: Any) -> tuple[Array, Array]:
     n = returns.shape[-1]
     if n < 1:
         return _nan(returns.shape[:-1], xp), _nan(returns.shape[:-1], xp)
-    var = xp.percentile(returns, 100.0 * VAR_CUTOFF, axis=-1)
-    k = int((n - 1) * VAR_CUTOFF) + 1
-    cvar = xp.mean(xp.sort(returns, axis=-1)[..., :k], axis=-1)
+    position = (n - 1) * VAR_CUTOFF
+    k = int(position) + 1
+    low = _smallest(returns, min(k + 1, n), xp)  # ascending
+    upper = low[..., min(k, n - 1)]
+    var = low[..., k - 1] + (position - (k - 1)) * (upper - low[..., k - 1])
+    cvar = xp.mean(low[..., :k], axis=-1)
     return var, cvar
+
+
+def _smallest(x: Array, m: int, xp: Any) -> Array:
+    """The ``m`` smallest values along the last axis, ascending (a partial sort)."""
+    if xp is np:
+        return np.sort(np.partition(x, m - 1, axis=-1)[..., :m], axis=-1)
+    import jax
+
+    return -jax.lax.top_k(-x, m)[0]
 
 
 def _alpha_beta(excess: Array, bench_excess: Array, ppy: Any, xp: Any) -> tuple[Array, Array]:

@@ -1,0 +1,258 @@
+"""SMA-crossover sweep benchmarks (issue 2's figures): ours and vectorbt on the same work.
+
+Cases, each run in its own subprocess so peak RSS is its own:
+  goog      fast and slow 2..100, fast < slow (4,851 sets) on the 2,148 GOOG daily bars
+  universe  fast 5..100 step 5 x slow 110..300 step 10 (400 sets) x N symbols x T bars of
+            seeded synthetic data, each symbol its own account
+  single    one 5-symbol, 1-year daily backtest with the full results document
+
+    python bench/sweep.py                        # goog + single, ours and vectorbt
+    python bench/sweep.py --cases universe --symbols 500 --bars 5000
+    python bench/sweep.py --engines ours         # skip vectorbt
+
+Reports sets/s, ns per set-bar, compile time (first call minus warm call) and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+FEE = 0.002
+
+
+def goog_frame():
+    from store.bar_files import read_bar_file
+
+    return read_bar_file(ROOT / "tests" / "data" / "GOOG.csv")
+
+
+def goog_sets() -> list[tuple[int, int]]:
+    return [(f, s) for f in range(2, 101) for s in range(f + 1, 101)]
+
+
+def universe_sets() -> list[tuple[int, int]]:
+    return [(f, s) for f in range(5, 101, 5) for s in range(110, 301, 10)]
+
+
+def universe_market(n_symbols: int, n_bars: int):
+    from engine.data import synthetic_market
+
+    symbols = [f"SYM{i:04d}" for i in range(n_symbols)]
+    end = np.busday_offset("2000-01-03", n_bars - 1, roll="forward")
+    return synthetic_market(symbols, "2000-01-03", str(end), "1d", seed=7)
+
+
+def _timed(fn, repeat: int) -> tuple[float, float]:
+    """(first call, best warm call) in seconds."""
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    warm = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        warm.append(time.perf_counter() - start)
+    return first, min(warm)
+
+
+def ours_sweep(market, sets, per_symbol: bool, repeat: int) -> dict:
+    from accel.device import compute_dtype, device_label
+    from accel.kernel import Costs
+    from engine.portfolio import limits_for
+    from engine.simulation import bars_for
+    from engine.strategies import get_strategy
+    from engine.sweep import SweepRules, sweep
+
+    strategy = get_strategy("sma_crossover")
+    params = strategy.encode(
+        [{"fast_period": f, "slow_period": s, "allow_short": True} for f, s in sets]
+    )
+    bars = bars_for(market, compute_dtype())
+    limits = limits_for(market.symbols[:1] if per_symbol else market.symbols, 1, 1, {}, {})
+    rules = SweepRules(Costs(FEE, 0.0, 0.0), 10_000.0, limits, 252.0, 0.0, "next_open", True)
+    out = {}
+
+    def run():
+        out["scores"] = sweep(strategy, bars, params, rules, per_symbol=per_symbol)
+        np.asarray(out["scores"]["final_equity"])
+
+    first, warm = _timed(run, repeat)
+    return {
+        "first_s": first,
+        "warm_s": warm,
+        "device": device_label(),
+        "dtype": str(compute_dtype()),
+    }
+
+
+def vectorbt_sweep(frame, sets, repeat: int) -> dict:
+    import vectorbt as vbt
+
+    close = frame["close"]
+    fast_w = [f for f, _ in sets]
+    slow_w = [s for _, s in sets]
+
+    def run():
+        fast = vbt.MA.run(close, fast_w, short_name="fast", per_column=False)
+        slow = vbt.MA.run(close, slow_w, short_name="slow", per_column=False)
+        entries = fast.ma_crossed_above(slow.ma.values)
+        exits = fast.ma_crossed_below(slow.ma.values)
+        pf = vbt.Portfolio.from_signals(
+            close,
+            entries,
+            exits,
+            short_entries=exits,
+            short_exits=entries,
+            fees=FEE,
+            init_cash=10_000,
+            freq="1D",
+        )
+        pf.total_return()
+
+    first, warm = _timed(run, repeat)
+    return {"first_s": first, "warm_s": warm, "device": "cpu (numba)", "dtype": "float64"}
+
+
+def run_case(case: str, engine: str, args) -> dict:
+    if case == "single":
+        return single_backtest(args.repeat)
+    if case == "goog":
+        frame, sets = goog_frame(), goog_sets()
+        n_bars, n_cols = len(frame), 1
+        if engine == "ours":
+            from engine.market import Market
+
+            market = Market.from_frames({"GOOG": frame}, source="file")
+            result = ours_sweep(market, sets, per_symbol=False, repeat=args.repeat)
+        else:
+            result = vectorbt_sweep(frame, sets, args.repeat)
+    else:
+        market, sets = universe_market(args.symbols, args.bars), universe_sets()
+        n_bars, n_cols = market.n_bars, len(market.symbols)
+        if engine != "ours":
+            raise SystemExit("vectorbt universe: run it by hand, it takes minutes and GBs")
+        result = ours_sweep(market, sets, per_symbol=True, repeat=args.repeat)
+    set_bars = len(sets) * n_cols * n_bars
+    result.update(
+        case=case,
+        engine=engine,
+        sets=len(sets),
+        columns=n_cols,
+        bars=n_bars,
+        sets_per_s=len(sets) * n_cols / result["warm_s"],
+        ns_per_set_bar=result["warm_s"] / set_bars * 1e9,
+        compile_s=result["first_s"] - result["warm_s"],
+    )
+    return result
+
+
+def single_backtest(repeat: int) -> dict:
+    from engine.backtest import required_symbols, run_backtest
+    from engine.data import synthetic_market
+    from engine.spec import parse_spec
+
+    spec = parse_spec(
+        {
+            "backtest_name": "bench",
+            "start_date": "2023-01-01",
+            "end_date": "2023-12-31",
+            "symbols": ["SPY", "QQQ", "IWM", "TSLA", "AAPL"],
+            "strategy_id": "momentum_factor_v2.1",
+            "strategy_parameters": {"lookback_period": 20, "momentum_threshold": 0.05},
+            "benchmark_symbol": "SPY",
+        }
+    )
+    market = synthetic_market(required_symbols(spec), spec.start_date, spec.end_date)
+    first, warm = _timed(lambda: json.dumps(run_backtest(spec, market).document()), repeat)
+    from accel.device import device_label
+
+    return {
+        "case": "single",
+        "engine": "ours",
+        "first_s": first,
+        "warm_s": warm,
+        "compile_s": first - warm,
+        "device": device_label(),
+    }
+
+
+def child(args) -> None:
+    result = run_case(args.cases[0], args.engines[0], args)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def parent(args) -> None:
+    rows = []
+    for case in args.cases:
+        for engine in args.engines if case != "single" else ["ours"]:
+            if case == "universe" and engine == "vectorbt":
+                continue
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                "--cases",
+                case,
+                "--engines",
+                engine,
+                "--repeat",
+                str(args.repeat),
+                "--symbols",
+                str(args.symbols),
+                "--bars",
+                str(args.bars),
+            ]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode:
+                print(proc.stderr[-2000:], file=sys.stderr)
+                continue
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(_format(rows[-1]), flush=True)
+    _compare(rows)
+
+
+def _format(r: dict) -> str:
+    text = f"{r['case']:9s} {r['engine']:9s} warm {r['warm_s'] * 1e3:9.1f} ms"
+    if "ns_per_set_bar" in r:
+        text += f"  {r['sets_per_s']:12,.0f} sets/s  {r['ns_per_set_bar']:7.2f} ns/set-bar"
+    return text + (
+        f"  compile {r['compile_s']:6.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB  [{r['device']}]"
+    )
+
+
+def _compare(rows: list[dict]) -> None:
+    by = {(r["case"], r["engine"]): r for r in rows}
+    if ("goog", "ours") in by and ("goog", "vectorbt") in by:
+        ratio = by["goog", "vectorbt"]["warm_s"] / by["goog", "ours"]["warm_s"]
+        print(f"goog: ours is {ratio:.2f}x vectorbt (warm, same run)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--cases", nargs="+", default=["goog", "single"], choices=["goog", "universe", "single"]
+    )
+    parser.add_argument(
+        "--engines", nargs="+", default=["ours", "vectorbt"], choices=["ours", "vectorbt"]
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--symbols", type=int, default=500)
+    parser.add_argument("--bars", type=int, default=5000)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    child(args) if args.child else parent(args)
+
+
+if __name__ == "__main__":
+    main()
