@@ -9,6 +9,7 @@ from flask_smorest import Api
 
 from api import backtests, errors, health, metrics, reserved
 from api.context import EXTENSION, ServiceContext
+from workers.celery_config import create_celery
 from workers.settings import VERSION, Settings, get_settings
 
 DESCRIPTION = """Backtest jobs over a Celery queue. Submit with `POST /backtests`, follow with
@@ -28,8 +29,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False
     logging.basicConfig(level=settings.log_level)
-
-    from workers.app import create_celery
 
     ctx = ServiceContext(settings, create_celery(settings))
     app.extensions[EXTENSION] = ctx

@@ -7,7 +7,6 @@ Only transient infrastructure errors are retried; a bad spec or missing data fai
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,8 +65,8 @@ def run_leased(ctx: TaskContext, lease: Lease) -> str:
     with LeaseKeeper(ctx, lease) as keeper:
         reporter = ProgressReporter(ctx, lease, keeper, _progress_publisher(ctx, lease, kind))
         try:
-            spec, market, result = compute(payload, reporter)
-            return complete(ctx, lease, kind, spec, market, result)
+            result = compute(payload, reporter)
+            return complete(ctx, lease, kind, result)
         except LeaseLost:
             log.warning("job %s: lease lost, another delivery owns it", lease.job_id)
             return "lease lost"
@@ -84,7 +83,7 @@ def run_leased(ctx: TaskContext, lease: Lease) -> str:
             return fail(ctx, lease, kind, "internal_error", f"{type(exc).__name__}: {exc}")
 
 
-def compute(payload: dict[str, Any], reporter: ProgressReporter) -> tuple[Any, Any, Any]:
+def compute(payload: dict[str, Any], reporter: ProgressReporter) -> Any:
     """Parse the stored spec, build its market and run the engine (all numbers are the engine's)."""
     from engine.backtest import run_backtest as engine_run_backtest
     from engine.spec import parse_spec
@@ -93,11 +92,10 @@ def compute(payload: dict[str, Any], reporter: ProgressReporter) -> tuple[Any, A
     reporter(0.0, "loading market data")
     market = load_market(spec)
     reporter(0.0, "market data ready")
-    result = engine_run_backtest(spec, market, progress=reporter)
-    return spec, market, result
+    return engine_run_backtest(spec, market, progress=reporter)
 
 
-def complete(ctx: TaskContext, lease: Lease, kind: str, spec: Any, market: Any, result: Any) -> str:
+def complete(ctx: TaskContext, lease: Lease, kind: str, result: Any) -> str:
     """Store the result and mark the job completed in one transaction (only with the lease)."""
     summary = result.summary()
     document = result.document()
@@ -112,19 +110,13 @@ def complete(ctx: TaskContext, lease: Lease, kind: str, spec: Any, market: Any, 
             lease.job_id,
             document=document,
             sections=section_patches(document, lighter),
-            digest=input_digest(spec, market),
-            dataset_version=getattr(market, "version", None) or None,
+            digest=result.input_digest,
+            dataset_version=result.market.version or None,
         )
     note_devices(ctx, lease.worker)
     data = {"status": jobs.COMPLETED, "results": f"/backtests/{lease.job_id}/results", **summary}
     publish(ctx, events.BACKTEST_COMPLETE, lease.job_id, kind, data)
     return jobs.COMPLETED
-
-
-def input_digest(spec: Any, market: Any) -> str:
-    """sha256 of what determines the numbers: the canonical spec and the dataset version."""
-    text = f"{spec.content_hash()}:{getattr(market, 'version', '')}"
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def fail(

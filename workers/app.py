@@ -5,16 +5,10 @@ from __future__ import annotations
 from celery import Celery
 
 from workers.celery_config import TASK_MODULES, celery_config
-from workers.settings import Settings, get_settings
+from workers.settings import get_settings
 
-
-def create_celery(settings: Settings) -> Celery:
-    app = Celery("nautilus", include=TASK_MODULES)
-    app.conf.update(celery_config(settings))
-    return app
-
-
-celery_app = create_celery(get_settings())
+celery_app = Celery("nautilus", include=TASK_MODULES)
+celery_app.conf.update(celery_config(get_settings()))
 app = celery_app
 
 # Worker start-up hooks (heartbeats) register themselves on import.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import Celery
 from kombu import Queue
 
 from workers.queues import ALL_QUEUES, CONTROL
@@ -58,3 +59,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "timezone": "UTC",
         "enable_utc": True,
     }
+
+
+def create_celery(settings: Settings) -> Celery:
+    """A Celery app configured from ``settings`` (tasks register on ``workers.app``'s)."""
+    app = Celery("nautilus", include=TASK_MODULES, set_as_current=False)
+    app.conf.update(celery_config(settings))
+    return app
