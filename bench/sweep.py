@@ -66,7 +66,7 @@ def _timed(fn, repeat: int) -> tuple[float, float]:
 
 
 def ours_sweep(market, sets, per_symbol: bool, repeat: int) -> dict:
-    from accel.device import compute_dtype, device_label
+    from accel.device import compute_dtype, device_label, signal_dtype
     from accel.kernel import Costs
     from engine.portfolio import limits_for
     from engine.simulation import bars_for
@@ -77,7 +77,7 @@ def ours_sweep(market, sets, per_symbol: bool, repeat: int) -> dict:
     params = strategy.encode(
         [{"fast_period": f, "slow_period": s, "allow_short": True} for f, s in sets]
     )
-    bars = bars_for(market, compute_dtype())
+    bars = bars_for(market, signal_dtype())
     limits = limits_for(market.symbols[:1] if per_symbol else market.symbols, 1, 1, {}, {})
     rules = SweepRules(Costs(FEE, 0.0, 0.0), 10_000.0, limits, 252.0, 0.0, "next_open", True)
     out = {}

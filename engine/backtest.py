@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.device import compute_dtype, device_label
+from accel.device import compute_dtype, device_label, signal_dtype
 from accel.kernel import Costs
 from engine.errors import DataError
 from engine.market import Market
@@ -95,7 +95,7 @@ def run_backtest(
     traded, benchmark = _window(spec, market)
     report(0.1, "data ready")
     strategy = get_strategy(spec.strategy_id)
-    bars = bars_for(traded, compute_dtype())
+    bars = bars_for(traded, signal_dtype())
     costs = Costs(spec.commission_rate, spec.slippage_basis_points / 1e4, spec.fee_per_order)
     limits = limits_for(
         traded.symbols,
@@ -115,6 +115,7 @@ def run_backtest(
         fill=spec.fill,
         whole_shares=not spec.fractional_shares,
         record=True,
+        dtype=compute_dtype(),
     )
     report(0.8, "scoring")
     shares = np.asarray(path.shares[:, 0], dtype=np.float64)

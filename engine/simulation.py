@@ -68,7 +68,7 @@ def execution_targets(weights: jnp.ndarray, fill: str) -> jnp.ndarray:
     return jnp.swapaxes(weights, 0, 1)
 
 
-@functools.partial(jax.jit, static_argnames=("strategy", "fill", "whole_shares", "record"))
+@functools.partial(jax.jit, static_argnames=("strategy", "fill", "whole_shares", "record", "dtype"))
 def run_lanes(
     bars: Bars,
     params: Mapping[str, jnp.ndarray],
@@ -80,9 +80,16 @@ def run_lanes(
     fill: str,
     whole_shares: bool,
     record: bool,
+    dtype=None,
 ):
-    """Simulate one account per parameter set; returns the final accounts and their paths."""
+    """Simulate one account per parameter set; returns the final accounts and their paths.
+
+    Signals are computed in the bars' dtype, the accounts in ``dtype`` (default: the same).
+    """
+    dtype = dtype or bars.close.dtype
     weights = apply_limits(strategy.signal(bars, params), limits)
-    targets = execution_targets(weights, fill).astype(bars.close.dtype)
-    prices = execution_prices(bars, fill)
+    targets = execution_targets(weights, fill).astype(dtype)
+    prices = jax.tree.map(
+        lambda x: x.astype(dtype) if x.dtype != bool else x, execution_prices(bars, fill)
+    )
     return simulate(targets, prices, costs, initial_cash, whole_shares=whole_shares, record=record)

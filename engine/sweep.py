@@ -15,15 +15,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import accel.device
 from accel.kernel import Costs
 from engine.metrics import performance_metrics
 from engine.portfolio import Limits
 from engine.simulation import run_lanes
 from engine.strategies import Bars, Strategy
 
-BYTES_PER_LANE_BAR = 24 * 8
-"""Rough device bytes one (parameter set, symbol, bar) needs in the fused pipeline."""
-DEFAULT_MEMORY_BUDGET = 1 << 30
+VALUES_PER_LANE_BAR = 24
+"""Rough number of array values one (parameter set, symbol, bar) needs in the pipeline."""
+CHUNK_MULTIPLE = 64
 
 
 class SweepRules(NamedTuple):
@@ -38,7 +39,7 @@ class SweepRules(NamedTuple):
     whole_shares: bool = False
 
 
-def _score(bars, params, benchmark, rules: SweepRules, strategy: Strategy) -> dict:
+def _score(bars, params, benchmark, rules: SweepRules, strategy: Strategy, dtype) -> dict:
     account, path = run_lanes(
         bars,
         params,
@@ -49,6 +50,7 @@ def _score(bars, params, benchmark, rules: SweepRules, strategy: Strategy) -> di
         fill=rules.fill,
         whole_shares=rules.whole_shares,
         record=False,
+        dtype=dtype,
     )
     scores = performance_metrics(
         path.equity.T,
@@ -70,29 +72,37 @@ def _score(bars, params, benchmark, rules: SweepRules, strategy: Strategy) -> di
     return scores
 
 
-@functools.partial(jax.jit, static_argnames=("strategy", "fill", "whole_shares", "per_symbol"))
+@functools.partial(
+    jax.jit, static_argnames=("strategy", "fill", "whole_shares", "per_symbol", "dtype")
+)
 def _score_chunk(
-    bars, params, benchmark, rules_dynamic, *, strategy, fill, whole_shares, per_symbol
+    bars, params, benchmark, rules_dynamic, *, strategy, fill, whole_shares, per_symbol, dtype
 ):
     rules = SweepRules(*rules_dynamic, fill=fill, whole_shares=whole_shares)
     if not per_symbol:
-        return _score(bars, params, benchmark, rules, strategy)
+        return _score(bars, params, benchmark, rules, strategy, dtype)
     columns = Bars(1, 1, 1, 1, 1, None)
 
     def one_symbol(column_bars):
         fields = ("open", "high", "low", "close", "valid")
         single = column_bars._replace(**{f: getattr(column_bars, f)[:, None] for f in fields})
-        return _score(single, params, None, rules, strategy)
+        return _score(single, params, None, rules, strategy, dtype)
 
     return jax.vmap(one_symbol, in_axes=(columns,), out_axes=1)(bars)
 
 
-def chunk_size(n_sets: int, n_bars: int, n_symbols: int, budget: int) -> int:
-    """Sets per chunk: as many as the budget allows, rounded down to a power of two."""
-    fit = max(1, budget // (BYTES_PER_LANE_BAR * n_bars * max(n_symbols, 1)))
-    if fit >= n_sets:
-        return n_sets
-    return 1 << (int(fit).bit_length() - 1)
+def chunk_size(n_sets: int, n_bars: int, n_symbols: int, itemsize: int, budget: int) -> int:
+    """Sets per chunk: the fewest chunks the budget allows, split evenly, in multiples of 64.
+
+    Even chunks waste little on padding; rounding to a multiple buckets the shapes so that
+    sweeps of similar size reuse one compiled program.
+    """
+    per_set = VALUES_PER_LANE_BAR * itemsize * n_bars * max(n_symbols, 1)
+    fit = max(1, budget // per_set)
+    chunks = -(-n_sets // fit)
+    even = -(-n_sets // chunks)
+    rounded = -(-even // CHUNK_MULTIPLE) * CHUNK_MULTIPLE
+    return rounded if rounded <= fit else even
 
 
 def sweep(
@@ -103,18 +113,22 @@ def sweep(
     *,
     benchmark: np.ndarray | None = None,
     per_symbol: bool = False,
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    memory_budget: int | None = None,
+    dtype=None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Score every set in ``params`` (encoded, ``(P,)`` each); ``(P,)`` or ``(P, S)`` arrays.
 
     ``per_symbol`` scores each symbol as its own single-symbol account (a universe sweep).
     ``progress(done, total)`` is called after each chunk and may raise to cancel.
+    ``memory_budget`` defaults to ``accel.device.memory_budget()``; accounts are simulated in
+    ``dtype`` (default ``accel.device.compute_dtype()``), signals in the bars' dtype.
     """
     n_sets = len(params["_sets"])
     n_bars, n_symbols = bars.close.shape
-    size = chunk_size(n_sets, n_bars, n_symbols, memory_budget)
-    dtype = bars.close.dtype
+    dtype = np.dtype(dtype or accel.device.compute_dtype())
+    budget = memory_budget or accel.device.memory_budget()
+    size = chunk_size(n_sets, n_bars, n_symbols, bars.close.dtype.itemsize, budget)
     dynamic = (
         rules.costs,
         rules.initial_cash,
@@ -122,11 +136,11 @@ def sweep(
         rules.periods_per_year,
         rules.risk_free_rate,
     )
-    bench = None if benchmark is None else jnp.asarray(benchmark, dtype)
+    bench = None if benchmark is None else jnp.asarray(benchmark, bars.close.dtype)
     parts: list[dict[str, np.ndarray]] = []
     for start in range(0, n_sets, size):
         take = np.arange(start, start + size) % n_sets  # the last chunk is padded with early sets
-        chunk = {k: jnp.asarray(v[take], dtype) for k, v in params.items()}
+        chunk = {k: jnp.asarray(v[take], bars.close.dtype) for k, v in params.items()}
         scores = _score_chunk(
             bars,
             chunk,
@@ -136,6 +150,7 @@ def sweep(
             fill=rules.fill,
             whole_shares=rules.whole_shares,
             per_symbol=per_symbol,
+            dtype=dtype,
         )
         kept = min(size, n_sets - start)
         parts.append({k: np.asarray(v)[:kept] for k, v in scores.items()})
