@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["cli.backtest"]
+COMMAND_MODULES = ["cli.backtest", "cli.service"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -63,6 +63,10 @@ class Settings:
     def redis_socket_path(self) -> Path:
         return self.var_dir / "redis.sock"
 
+    @property
+    def jax_cache_dir(self) -> Path:
+        return self.var_dir / "jax-cache"
+
     def child_environ(self, **overrides: str) -> dict[str, str]:
         """Environment for a subprocess of ours: this one, pinned to these settings' stores."""
         env = dict(os.environ)

@@ -1,0 +1,139 @@
+"""Child processes of the service commands, started in their own session and stopped by pid."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from workers.queues import pool_queues
+from workers.settings import Settings
+
+
+class Child:
+    """A subprocess we started; ``stop`` sends SIGTERM to its process group, then SIGKILL."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path | None) -> None:
+        self.name = name
+        out = open(log, "ab") if log else None  # noqa: SIM115 - closed in stop()
+        self._out = out
+        self.process = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        if self.alive():
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.process.wait()
+        if self._out:
+            self._out.close()
+        return self.process.returncode
+
+    def _signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, sig)  # our child leads its own group: this reaches only it
+
+
+def worker_argv(
+    settings: Settings,
+    pool: str,
+    *,
+    concurrency: int | None = None,
+    name: str | None = None,
+    beat: bool = False,
+    loglevel: str = "INFO",
+) -> list[str]:
+    """``celery worker`` for a pool: prefork everywhere; GPU: one child, spawned, per device."""
+    node = name or (f"gpu{settings.gpu_device}" if pool == "gpu" else "cpu")
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.app",
+        "worker",
+        "-P",
+        "prefork",
+        "-Q",
+        ",".join(pool_queues(pool)),
+        "-n",
+        f"{node}@%h",
+        "-l",
+        loglevel,
+        "--prefetch-multiplier",
+        "1",
+        "-E",
+        "--statedb",
+        str(settings.var_dir / "worker-%n.state"),
+    ]
+    if pool == "gpu":
+        argv += ["-c", "1", "--pool-start-method", "spawn"]
+    else:
+        argv += ["-c", str(concurrency or settings.worker_concurrency)]
+    if beat:
+        argv += ["-B", "-s", str(settings.var_dir / "celerybeat-schedule")]
+    return argv
+
+
+def worker_environ(settings: Settings, pool: str) -> dict[str, str]:
+    extra = {"JAX_COMPILATION_CACHE_DIR": str(settings.jax_cache_dir)}
+    if pool == "gpu":
+        extra |= {
+            "CUDA_VISIBLE_DEVICES": settings.gpu_device,
+            "NAUTILUS_GPU_DEVICE": settings.gpu_device,
+        }
+    else:
+        extra |= {"JAX_PLATFORMS": "cpu"}
+    return settings.child_environ(**extra)
+
+
+def api_argv(host: str, port: int, workers: int) -> list[str]:
+    """gunicorn with sync workers serving ``api:create_app()``."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"{host}:{port}",
+        "--graceful-timeout",
+        "10",
+        "api:create_app()",
+    ]
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,131 @@
+"""Service commands: `serve`, `worker`, `migrate`, `demo`, `subscribe`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from workers.settings import get_settings
+
+
+def register(subparsers: Any) -> None:
+    demo = subparsers.add_parser("demo", help="start everything locally, run a demo backtest")
+    demo.add_argument("--port", type=int, help="API port (default PORT, or a free one)")
+    demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the job")
+    demo.set_defaults(handler=cmd_demo)
+
+    serve = subparsers.add_parser("serve", help="run the API (gunicorn); embedded stores if unset")
+    serve.add_argument("--host", help="bind address (default HOST)")
+    serve.add_argument("--port", type=int, help="port (default PORT)")
+    serve.add_argument("--workers", type=int, help="gunicorn workers (default WORKERS)")
+    serve.add_argument("--with-worker", action="store_true", help="also run one CPU worker")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = subparsers.add_parser("worker", help="run a Celery worker for one pool")
+    worker.add_argument("--pool", choices=("cpu", "gpu"), default="cpu")
+    worker.add_argument("--concurrency", type=int, help="CPU pool processes")
+    worker.add_argument(
+        "--device", help="GPU ordinal this worker owns (default NAUTILUS_GPU_DEVICE)"
+    )
+    worker.add_argument("--beat", action="store_true", help="also run the reconciler schedule")
+    worker.add_argument("--loglevel", default="INFO")
+    worker.set_defaults(handler=cmd_worker)
+
+    migrate = subparsers.add_parser("migrate", help="apply the database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    sub = subparsers.add_parser("subscribe", help="print job events as JSON lines")
+    sub.add_argument("--job", help="follow one job until it ends")
+    sub.add_argument("--from-start", action="store_true", help="replay the stream from its start")
+    sub.add_argument("--group", help="read through this consumer group (acknowledging)")
+    sub.add_argument("--consumer", default=f"cli-{os.getpid()}")
+    sub.add_argument("--count", type=int, help="exit after this many events")
+    sub.add_argument("--timeout", type=float, default=3600.0, help="--job: seconds to wait")
+    sub.set_defaults(handler=cmd_subscribe)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from cli.demo import run_demo
+
+    return run_demo(get_settings(), args.port, args.timeout)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from cli.stack import Stack
+
+    settings = get_settings()
+    stack = Stack(
+        settings,
+        args.host or settings.host,
+        args.port or settings.port,
+        web_workers=args.workers or settings.web_workers,
+    )
+    with stack:
+        stack.start(worker=args.with_worker)
+        print(f"serving {stack.url} (docs at {stack.url}/docs); Ctrl-C stops")
+        _wait_for_signal(stack)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from cli.processes import worker_argv, worker_environ
+    from workers.embedded_redis import is_up
+
+    settings = get_settings()
+    if args.device is not None:
+        settings = replace(settings, gpu_device=args.device)
+    if settings.embedded_redis and not is_up(settings):
+        print(
+            "error: no REDIS_URL and the embedded Redis is not running; start "
+            "`nautilus-bt serve` first or set REDIS_URL",
+            file=sys.stderr,
+        )
+        return 2
+    argv = worker_argv(
+        settings, args.pool, concurrency=args.concurrency, beat=args.beat, loglevel=args.loglevel
+    )
+    os.execve(argv[0], argv, worker_environ(settings, args.pool))
+    return 0  # pragma: no cover - execve does not return
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from store.schema import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    print(f"database at head: {settings.database_url.split('@')[-1]}")
+    return 0
+
+
+def cmd_subscribe(args: argparse.Namespace) -> int:
+    from workers.redis_client import make_redis
+    from workers.subscriber import job_events, stream_events
+
+    client = make_redis(get_settings(), socket_timeout=30)
+    if args.job:
+        events = job_events(client, args.job, args.timeout)
+    else:
+        entries = stream_events(
+            client, from_start=args.from_start, group=args.group, consumer=args.consumer
+        )
+        events = ({"id": entry_id, **event} for entry_id, event in entries)
+    for n, event in enumerate(events, start=1):
+        print(json.dumps(event), flush=True)
+        if args.count and n >= args.count:
+            break
+    return 0
+
+
+def _wait_for_signal(stack: Any) -> None:
+    stopping = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    while not stopping and all(child.alive() for child in stack.children):
+        time.sleep(0.5)
