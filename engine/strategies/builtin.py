@@ -20,19 +20,20 @@ ALLOW_SHORT = Param("allow_short", "bool", False, "Take short positions on sell 
 
 
 def _holding(enter: jnp.ndarray, leave: jnp.ndarray) -> jnp.ndarray:
-    """1 where the latest ``enter`` event is more recent than the latest ``leave`` event."""
-    return (ind.last_event(enter) > ind.last_event(leave)).astype(enter.dtype)
+    """True where the latest ``enter`` event is more recent than the latest ``leave`` event."""
+    return ind.last_event(enter) > ind.last_event(leave)
 
 
 def _long_short(up: jnp.ndarray, down: jnp.ndarray, allow_short: jnp.ndarray) -> jnp.ndarray:
     """+1 after an ``up`` event, -1 (or flat when shorting is off) after a ``down`` event."""
-    short = allow_short[:, None, None] > 0
-    return _holding(up, down) - jnp.where(short, _holding(down, up), 0.0)
+    last_up, last_down = ind.last_event(up), ind.last_event(down)
+    short = (last_down > last_up) & (allow_short[:, None, None] > 0)
+    return (last_up > last_down).astype(jnp.int8) - short.astype(jnp.int8)
 
 
 def _split(state: jnp.ndarray) -> jnp.ndarray:
     """Equal capital per symbol: a state of +-1 becomes a weight of +-1/S."""
-    return state / state.shape[-1]
+    return state.astype(jnp.float64) / state.shape[-1]
 
 
 def _windows(params: Mapping[str, jnp.ndarray], name: str) -> jnp.ndarray:
@@ -62,8 +63,8 @@ def mean_reversion(bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray
     entry = params["entry_z"][:, None, None]
     exit_ = params["exit_z"][:, None, None]
     long = _holding(z < -entry, z >= -exit_)
-    short = _holding(z > entry, z <= exit_)
-    return _split(long - jnp.where(params["allow_short"][:, None, None] > 0, short, 0.0))
+    short = _holding(z > entry, z <= exit_) & (params["allow_short"][:, None, None] > 0)
+    return _split(long.astype(jnp.int8) - short.astype(jnp.int8))
 
 
 def rsi(bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:

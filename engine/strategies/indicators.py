@@ -15,18 +15,17 @@ import jax.numpy as jnp
 def _window_sums(a: jnp.ndarray, window: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
     """Sum of ``a`` over the last ``window`` bars per set ``(P, T, S)``, and where it is complete.
 
-    A window is complete when it lies inside the series and holds no NaN.
+    ``a`` may hold NaN only before each symbol's first value (forward-filled prices and their
+    changes); a window is complete when it starts at or after that first value.
     """
     steps = a.shape[0]
     finite = jnp.isfinite(a)
+    first = jnp.where(finite.any(axis=0), jnp.argmax(finite, axis=0), steps)  # (S,)
     sums = jnp.concatenate([jnp.zeros_like(a[:1]), jnp.cumsum(jnp.where(finite, a, 0), axis=0)])
-    counts = jnp.concatenate([jnp.zeros((1, a.shape[1]), jnp.int32), jnp.cumsum(finite, axis=0)])
     w = window.astype(jnp.int32)
-    idx = jnp.arange(1, steps + 1)[None, :] - w[:, None]
-    safe = jnp.clip(idx, 0, steps)
-    total = sums[None, 1:] - jnp.take(sums, safe, axis=0)
-    count = counts[None, 1:] - jnp.take(counts, safe, axis=0)
-    complete = (idx >= 0)[:, :, None] & (count == w[:, None, None])
+    start = jnp.arange(1, steps + 1, dtype=jnp.int32)[None, :] - w[:, None]  # (P, T)
+    total = sums[None, 1:] - jnp.take(sums, jnp.clip(start, 0, steps), axis=0)
+    complete = start[:, :, None] >= first[None, None, :]
     return total, complete
 
 
@@ -100,8 +99,8 @@ def wilder_average(x: jnp.ndarray, period: jnp.ndarray) -> jnp.ndarray:
 
 def last_event(mask: jnp.ndarray) -> jnp.ndarray:
     """Index of the latest True at or before each ``t`` along axis 1, or -1 if none yet."""
-    t = jnp.arange(mask.shape[1]).reshape(1, -1, *([1] * (mask.ndim - 2)))
-    return jax.lax.cummax(jnp.where(mask, t, -1), axis=1)
+    t = jnp.arange(mask.shape[1], dtype=jnp.int32).reshape(1, -1, *([1] * (mask.ndim - 2)))
+    return jax.lax.cummax(jnp.where(mask, t, jnp.int32(-1)), axis=1)
 
 
 def previous(x: jnp.ndarray) -> jnp.ndarray:
