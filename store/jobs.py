@@ -35,16 +35,15 @@ def insert_job(session: Session, values: dict[str, Any]) -> tuple[Job, bool]:
 
     Returns ``(job, created)``.
     """
-    stmt = dialect_insert(session, Job.__table__).values(**values)
-    if values.get("idempotency_key"):
+    stmt = dialect_insert(session, Job.__table__).values(**values).returning(Job.id)
+    key = values.get("idempotency_key")
+    if key:
         stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    created = session.execute(stmt).rowcount == 1
+    created = session.execute(stmt).scalar_one_or_none() is not None
     if created:
         job = session.get(Job, values["id"])
     else:
-        job = session.scalars(
-            sa.select(Job).where(Job.idempotency_key == values["idempotency_key"])
-        ).one()
+        job = session.scalars(sa.select(Job).where(Job.idempotency_key == key)).one()
     assert job is not None
     return job, created
 

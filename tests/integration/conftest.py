@@ -1,0 +1,203 @@
+"""Real PostgreSQL, Redis and Celery worker subprocesses for the service's integration tests.
+
+A missing PostgreSQL or Redis skips these tests locally and fails them when ``CI=true``.
+Each session gets its own database (built by the migrations) and its own Redis database index;
+workers are ``celery worker`` subprocesses started here and stopped by pid.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+import sqlalchemy as sa
+
+from cli.processes import Child, worker_argv
+from store.db import make_engine, make_session_factory, transaction
+from store.schema import upgrade
+from workers.heartbeats import live_workers
+from workers.settings import Settings, load_settings
+
+PG_HOST, PG_PORT, REDIS_PORT = "127.0.0.1", 5432, 6379
+REDIS_DB = 11
+ROOT = Path(__file__).resolve().parents[2]
+
+# Short timings so the crash and reconciler paths run in seconds, not minutes.
+FAST = {
+    "NAUTILUS_JOB_HEARTBEAT": "0.5",
+    "NAUTILUS_JOB_STALE_AFTER": "3",
+    "NAUTILUS_RECONCILE_INTERVAL": "1",
+    "NAUTILUS_WORKER_HEARTBEAT": "0.5",
+    "NAUTILUS_WORKER_HEARTBEAT_TTL": "2",
+    "NAUTILUS_TASK_SOFT_TIME_LIMIT": "100",
+    "NAUTILUS_TASK_TIME_LIMIT": "110",
+    "NAUTILUS_VISIBILITY_TIMEOUT": "120",
+    "NAUTILUS_PROGRESS_INTERVAL": "0",
+    "NAUTILUS_LIVE_POOLS_CACHE": "0",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def require(port: int, name: str) -> None:
+    if _port_open(port):
+        return
+    message = f"{name} is not listening on 127.0.0.1:{port}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: integration services are mandatory)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    require(PG_PORT, "PostgreSQL")
+    name = f"nautilus_it_{uuid.uuid4().hex[:8]}"
+    admin = f"host={PG_HOST} port={PG_PORT} user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+    upgrade(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Workers:
+    """Starts ``celery worker`` subprocesses and stops them by pid."""
+
+    def __init__(self, env: dict[str, str], settings: Settings, client: redis.Redis) -> None:
+        self.env, self.settings, self.client = env, settings, client
+        self.children: list[Child] = []
+
+    def start(self, *, beat: bool = False, concurrency: int = 1, pool: str = "cpu") -> Child:
+        name = f"it{uuid.uuid4().hex[:6]}"
+        argv = worker_argv(
+            self.settings, pool, concurrency=concurrency, name=name, beat=beat, loglevel="WARNING"
+        )
+        argv += ["--without-gossip", "--without-mingle"]
+        log = Path(self.settings.var_dir) / f"{name}.log"
+        child = Child(name, argv, self.env, log)
+        self.children.append(child)
+        self.wait_heartbeat(name, child)
+        return child
+
+    def wait_heartbeat(self, name: str, child: Child, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert child.alive(), f"worker {name} exited; see {self.settings.var_dir}/{name}.log"
+            if any(w["hostname"].startswith(name + "@") for w in live_workers(self.client)):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"worker {name} never heart-beat")
+
+    def stop_all(self) -> None:
+        for child in self.children:
+            child.stop(timeout=20)
+        self.children.clear()
+
+
+class Service:
+    """One test deployment: its environment, settings, API test client, Redis and workers."""
+
+    def __init__(self, pg_url: str, redis_db: int, var: Path, **overrides: str) -> None:
+        require(REDIS_PORT, "Redis")
+        redis_url = f"redis://127.0.0.1:{REDIS_PORT}/{redis_db}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NAUTILUS_")}
+        env |= {"DATABASE_URL": pg_url, "REDIS_URL": redis_url, "NAUTILUS_VAR_DIR": str(var)}
+        env |= FAST | {"JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT)} | overrides
+        self.env = env
+        self.settings = load_settings(env)
+        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        self.redis.flushdb()
+        from api import create_app
+
+        self.app = create_app(self.settings)
+        self.api = self.app.test_client()
+        self.workers = Workers(env, self.settings, self.redis)
+
+    def submit(self, body: dict, **headers: str) -> dict:
+        response = self.api.post("/backtests", json=body, headers=headers)
+        assert response.status_code == 202, response.get_json()
+        return response.get_json()
+
+    def close(self) -> None:
+        self.workers.stop_all()
+        self.app.extensions["nautilus"].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def shared(pg_url, tmp_path_factory) -> Iterator[Service]:
+    """A deployment with one CPU worker (and the reconciler's beat) for the whole session."""
+    service = Service(pg_url, REDIS_DB, tmp_path_factory.mktemp("shared"))
+    service.workers.start(beat=True)
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def isolated(pg_url, tmp_path) -> Iterator[Service]:
+    """A deployment on its own broker and no worker yet: the test starts and kills its own."""
+    service = Service(pg_url, REDIS_DB + 1, tmp_path)
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="session")
+def sessions(pg_url):
+    engine = make_engine(pg_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def wait_for(sessions) -> Callable[..., dict]:
+    """Poll the job row until ``predicate(row)`` holds; returns the row as a dict."""
+
+    def wait(job_id: str, predicate: Callable[[dict], bool], timeout: float = 60.0) -> dict:
+        deadline = time.monotonic() + timeout
+        row: dict = {}
+        while time.monotonic() < deadline:
+            with transaction(sessions) as session:
+                found = (
+                    session.execute(sa.text("SELECT * FROM jobs WHERE id = :id"), {"id": job_id})
+                    .mappings()
+                    .first()
+                )
+            row = dict(found or {})
+            if row and predicate(row):
+                return row
+            time.sleep(0.02)
+        raise AssertionError(f"job {job_id} never satisfied the condition; last row: {row}")
+
+    return wait
+
+
+@pytest.fixture
+def make_spec() -> Callable[..., dict]:
+    return spec
+
+
+def spec(**overrides: object) -> dict:
+    body = {
+        "backtest_name": f"it {uuid.uuid4().hex[:8]}",
+        "start_date": "2024-01-01T00:00:00Z",
+        "end_date": "2024-12-31T00:00:00Z",
+        "symbols": ["SPY", "QQQ", "IWM", "TSLA", "AAPL"],
+        "data_sources": ["synthetic"],
+        "strategy_id": "momentum_factor",
+        "strategy_parameters": {"lookback_period": 20},
+        "benchmark_symbol": "SPY",
+    }
+    return body | overrides

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from store.result_sections import apply, diff, section_patches, select_sections
+
+FULL = {
+    "summary": {"a": 1, "b": 2},
+    "trades": [1, 2, 3],
+    "positions": {"cash": [1.0]},
+    "risk": {"var": -1},
+    "same": 5,
+}
+WITHOUT = {
+    "include_trades": {k: v for k, v in FULL.items() if k != "trades"},
+    "include_positions": {
+        **{k: v for k, v in FULL.items() if k != "positions"},
+        "summary": {"a": 1},
+    },
+    "include_analytics": {k: v for k, v in FULL.items() if k != "risk"},
+}
+
+
+def test_diff_then_apply_gives_the_lighter_document():
+    for lighter in WITHOUT.values():
+        assert apply(FULL, diff(FULL, lighter)) == lighter
+
+
+def test_select_combines_sections_and_leaves_the_stored_document_alone():
+    patches = section_patches(FULL, WITHOUT)
+    chosen = select_sections(
+        FULL,
+        patches,
+        {"include_trades": False, "include_positions": False, "include_analytics": True},
+    )
+    assert chosen == {"summary": {"a": 1}, "risk": {"var": -1}, "same": 5}
+    assert "trades" in FULL and FULL["summary"] == {"a": 1, "b": 2}
+
+
+def test_everything_included_is_the_full_document():
+    patches = section_patches(FULL, WITHOUT)
+    assert select_sections(FULL, patches, dict.fromkeys(WITHOUT, True)) == FULL

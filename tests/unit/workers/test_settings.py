@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from workers.settings import SettingsError, describe, load_settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_defaults_are_embedded_under_var(tmp_path):
+    s = load_settings({"NAUTILUS_VAR_DIR": str(tmp_path)})
+    assert s.database_url == f"sqlite:///{tmp_path / 'nautilus.db'}"
+    assert s.embedded_redis and s.redis_url == f"unix://{tmp_path / 'redis.sock'}"
+    assert s.celery_broker_url == f"redis+socket://{tmp_path / 'redis.sock'}"
+    assert s.port == 8110
+
+
+def test_real_servers_from_the_environment():
+    s = load_settings(
+        {
+            "DATABASE_URL": "postgresql://u@db/x",
+            "REDIS_URL": "redis://r:6379/1",
+            "PORT": "9000",
+        }
+    )
+    assert s.database_url == "postgresql+psycopg://u@db/x"
+    assert not s.embedded_redis and s.celery_broker_url == "redis://r:6379/1"
+    assert s.port == 9000
+
+
+def test_bad_values_name_the_variable():
+    with pytest.raises(SettingsError, match="PORT='eighty'"):
+        load_settings({"PORT": "eighty"})
+
+
+def test_visibility_timeout_must_exceed_the_hard_time_limit():
+    env = {
+        "NAUTILUS_TASK_TIME_LIMIT": "100",
+        "NAUTILUS_TASK_SOFT_TIME_LIMIT": "90",
+        "NAUTILUS_VISIBILITY_TIMEOUT": "100",
+    }
+    with pytest.raises(SettingsError, match="VISIBILITY_TIMEOUT"):
+        load_settings(env)
+
+
+def test_soft_limit_below_hard_limit():
+    with pytest.raises(SettingsError, match="SOFT_TIME_LIMIT"):
+        load_settings({"NAUTILUS_TASK_SOFT_TIME_LIMIT": "2000", "NAUTILUS_TASK_TIME_LIMIT": "1900"})
+
+
+def test_every_variable_is_documented_in_env_example():
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE)
+    )
+    missing = [var for var, _ in describe() if var not in documented]
+    assert not missing, f"add these to .env.example: {missing}"
+
+
+def test_only_the_settings_module_reads_the_environment():
+    offenders = []
+    for folder in ("api", "workers", "tasks", "store", "cli"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text()
+            if re.search(r"os\.environ|os\.getenv", text) and path.name != "settings.py":
+                offenders.append(str(path.relative_to(ROOT)))
+    assert not offenders
