@@ -1,0 +1,120 @@
+"""No look-ahead: bars after t change no signal at or before t and no fill that precedes them.
+
+A decision at the close of t fills at the close of t (``close``) or at the open of t+1
+(``next_open``); that fill may see the open of t+1 and whether bar t+1 exists, nothing later.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.market import Market
+from engine.simulation import bars_for
+from engine.strategies import get_strategy
+from engine.strategies import indicators as ind
+from tests.unit.engine import kernel_cases as kc
+
+SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SEEDS = st.integers(0, 2**32 - 1)
+
+GLOBAL_OFFSET_BUG = (
+    "indicators._offset centres every series on its nanmax over ALL bars (later ones "
+    "included) before the cumulative sums, so SMA/std/RSI values at t change in their last "
+    "bits with bars after t; where averages tie (a constant window) that decides the signal"
+)
+
+
+def _paths_equal(a, b, upto: int) -> None:
+    for name in ("equity", "cash", "shares"):
+        np.testing.assert_array_equal(
+            getattr(a, name)[:upto], getattr(b, name)[:upto], err_msg=f"{name} before {upto}"
+        )
+
+
+@pytest.mark.parametrize("strategy_id", kc.STRATEGY_IDS)
+@SETTINGS
+@given(seed=SEEDS, other=SEEDS, t=st.integers(0, kc.N_BARS - 2), data=st.data())
+def test_later_bars_change_no_earlier_signal_or_fill(strategy_id, seed, other, t, data):
+    strategy = get_strategy(strategy_id)
+    fill, whole_shares = kc.FAST_COMBO[strategy_id]  # the programs the kernel tests compiled
+    setup = data.draw(kc.setups(kc.N_SYMBOLS, fill, whole_shares))
+    sets = data.draw(st.lists(kc.param_set(strategy_id), min_size=kc.N_SETS, max_size=kc.N_SETS))
+    market = kc.make_market(seed)
+    later = kc.perturb_after(market, t, other)
+    assert not np.array_equal(
+        np.nan_to_num(later.close[t + 1 :]), np.nan_to_num(market.close[t + 1 :])
+    )
+
+    before = kc.engine_signal(strategy, kc.engine_bars(market), sets)
+    after = kc.engine_signal(strategy, kc.engine_bars(later), sets)
+    np.testing.assert_array_equal(after[:, : t + 1], before[:, : t + 1])
+
+    _, path = kc.run_engine(strategy, kc.engine_bars(market), sets, setup)
+    _, changed = kc.run_engine(strategy, kc.engine_bars(later), sets, setup)
+    _paths_equal(changed, path, t + 1)
+    if fill == "next_open":
+        kept_open = kc.perturb_after(market, t, other, keep_open=True)
+        _, opened = kc.run_engine(strategy, kc.engine_bars(kept_open), sets, setup)
+        np.testing.assert_array_equal(opened.shares[: t + 2], path.shares[: t + 2])
+        np.testing.assert_array_equal(opened.cash[: t + 2], path.cash[: t + 2])
+
+
+def test_a_fill_at_the_next_open_sees_that_open():
+    """The check above can fail: the fill at t+1 moves with the open of t+1."""
+    strategy = get_strategy("buy_and_hold")
+    market = kc.make_market(3, hole_rate=0.0)
+    fill_bar = int(np.argmax(market.valid[:, 0])) + 1  # bought at the open after its first close
+    setup = kc.Setup(
+        kc.Costs(0.0, 0.0, 0.0), 10_000.0, 1.0, 1.0, np.inf, (None,) * 3, "next_open", False
+    )
+    _, path = kc.run_engine(strategy, kc.engine_bars(market), [{}] * kc.N_SETS, setup)
+    opens = np.array(market.open, copy=True)
+    opens[fill_bar:] *= 1.1
+    moved = Market(
+        market.timestamps,
+        market.symbols,
+        opens,
+        market.high,
+        market.low,
+        market.close,
+        market.volume,
+    )
+    _, other = kc.run_engine(strategy, kc.engine_bars(moved), [{}] * kc.N_SETS, setup)
+    _paths_equal(other, path, fill_bar)
+    assert path.shares[fill_bar, 0, 0] > 0
+    assert not np.array_equal(other.shares[fill_bar], path.shares[fill_bar])
+
+
+def _closes(values) -> Market:
+    close = np.asarray(values, dtype=float)[:, None]
+    stamps = pd.date_range("2024-01-01", periods=len(close), freq="D").to_numpy()
+    return Market(stamps, ("A",), close, close, close, close, np.ones_like(close))
+
+
+@pytest.mark.xfail(strict=True, reason=GLOBAL_OFFSET_BUG)
+def test_moving_average_at_t_ignores_later_bars():
+    closes = [18.01, 11.99, 11.99, 11.99, 11.99]
+    short = bars_for(_closes(closes), np.float64).close
+    longer = bars_for(_closes([*closes, 30.0]), np.float64).close
+    window = jnp.array([2])
+    np.testing.assert_array_equal(
+        np.asarray(ind.rolling_mean(longer, window))[:, :5],
+        np.asarray(ind.rolling_mean(short, window)),
+    )
+
+
+@pytest.mark.xfail(strict=True, reason=GLOBAL_OFFSET_BUG)
+def test_crossover_at_t_ignores_later_bars():
+    # Bars 1-4 repeat 11.99 (e.g. missing bars filled): SMA(1) == SMA(2) from bar 2, no cross.
+    # Appending one bar at 30.0 makes the engine go long at bar 2.
+    strategy = get_strategy("sma_crossover")
+    params = [strategy.resolve({"fast_period": 1, "slow_period": 2})]
+    closes = [18.01, 11.99, 11.99, 11.99, 11.99]
+    short = kc.engine_signal(strategy, bars_for(_closes(closes), np.float64), params)
+    longer = kc.engine_signal(strategy, bars_for(_closes([*closes, 30.0]), np.float64), params)
+    np.testing.assert_array_equal(longer[0, :5, 0], short[0, :, 0])
