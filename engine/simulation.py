@@ -26,7 +26,7 @@ def period_starts(timestamps: np.ndarray) -> np.ndarray:
     ts = pd.DatetimeIndex(timestamps)
     keys = {
         "daily": ts.normalize().asi8,
-        "weekly": (ts.normalize() - pd.to_timedelta(ts.weekday, unit="D")).asi8,
+        "weekly": (ts.normalize() - pd.to_timedelta(ts.day_of_week, unit="D")).asi8,
         "monthly": (ts.year * 12 + ts.month).to_numpy(),
     }
     rows = []

@@ -11,15 +11,31 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+PRICE_QUANTUM = 1e-8
+"""Averages are computed on prices rounded to this grid, in exact integer sums: a window of
+equal prices then has exactly that price as its mean (no spurious crossings of equal averages,
+no z-score from rounding noise), and the result does not depend on the series' history."""
 
-def _window_sums(a: jnp.ndarray, window: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+
+def _ticks(x: jnp.ndarray) -> jnp.ndarray:
+    """Prices as int64 multiples of ``PRICE_QUANTUM`` (0 where NaN)."""
+    return jnp.round(jnp.nan_to_num(x) / PRICE_QUANTUM).astype(jnp.int64)
+
+
+def quantized(x: jnp.ndarray) -> jnp.ndarray:
+    """Prices rounded to the grid the averages use (NaN stays NaN)."""
+    return jnp.where(jnp.isnan(x), jnp.nan, _ticks(x) * PRICE_QUANTUM)
+
+
+def _window_sums(
+    a: jnp.ndarray, finite: jnp.ndarray, window: jnp.ndarray
+) -> tuple[jnp.ndarray, jnp.ndarray]:
     """Sum of ``a`` over the last ``window`` bars per set ``(P, T, S)``, and where it is complete.
 
-    ``a`` may hold NaN only before each symbol's first value (forward-filled prices and their
-    changes); a window is complete when it starts at or after that first value.
+    ``finite`` may be False only before each symbol's first value (forward-filled prices and
+    their changes); a window is complete when it starts at or after that first value.
     """
     steps = a.shape[0]
-    finite = jnp.isfinite(a)
     first = jnp.where(finite.any(axis=0), jnp.argmax(finite, axis=0), steps)  # (S,)
     sums = jnp.concatenate([jnp.zeros_like(a[:1]), jnp.cumsum(jnp.where(finite, a, 0), axis=0)])
     w = window.astype(jnp.int32)
@@ -29,26 +45,32 @@ def _window_sums(a: jnp.ndarray, window: jnp.ndarray) -> tuple[jnp.ndarray, jnp.
     return total, complete
 
 
-def _offset(x: jnp.ndarray) -> jnp.ndarray:
-    """A per-symbol constant near the prices; sums of ``x - offset`` keep float32 accurate."""
-    return jnp.nan_to_num(jnp.nanmax(x, axis=0, keepdims=True))
+def _centred_ticks(x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Ticks minus a per-symbol offset (keeps sums small), and that offset."""
+    ticks = _ticks(x)
+    offset = jnp.max(ticks, axis=0, keepdims=True)
+    return ticks - offset, offset
 
 
 def rolling_mean(x: jnp.ndarray, window: jnp.ndarray) -> jnp.ndarray:
     """Simple moving average over the last ``window`` bars, per parameter set."""
-    offset = _offset(x)
-    total, complete = _window_sums(x - offset, window)
-    return jnp.where(complete, total / window[:, None, None] + offset, jnp.nan)
+    centred, offset = _centred_ticks(x)
+    total, complete = _window_sums(centred, jnp.isfinite(x), window)
+    mean_ticks = total.astype(x.dtype) / window[:, None, None] + offset.astype(x.dtype)
+    return jnp.where(complete, mean_ticks * PRICE_QUANTUM, jnp.nan)
 
 
 def rolling_std(x: jnp.ndarray, window: jnp.ndarray) -> jnp.ndarray:
     """Population standard deviation over the last ``window`` bars (Bollinger convention)."""
-    centred = x - _offset(x)
-    total, complete = _window_sums(centred, window)
-    total_sq, _ = _window_sums(centred * centred, window)
-    w = window[:, None, None]
-    var = jnp.maximum(total_sq / w - (total / w) ** 2, 0.0)
-    return jnp.where(complete, jnp.sqrt(var), jnp.nan)
+    centred, _ = _centred_ticks(x)
+    finite = jnp.isfinite(x)
+    total, complete = _window_sums(centred, finite, window)
+    as_float = centred.astype(x.dtype)
+    total_sq, _ = _window_sums(as_float * as_float, finite, window)
+    w = window[:, None, None].astype(x.dtype)
+    mean = total.astype(x.dtype) / w
+    var = jnp.maximum(total_sq / w - mean * mean, 0.0)
+    return jnp.where(complete, jnp.sqrt(var) * PRICE_QUANTUM, jnp.nan)
 
 
 def _sparse_table(x: jnp.ndarray, levels: int, op) -> list[jnp.ndarray]:
@@ -70,7 +92,7 @@ def rolling_extreme(x: jnp.ndarray, window: jnp.ndarray, max_window: int, op) ->
     steps = x.shape[0]
     t = jnp.arange(steps)[None, :]
     later = jnp.take(table, k, axis=0)  # (P, T, S): window ending at t
-    start = t - window[:, None].astype(jnp.int32) + (2**k)[:, None] - 1
+    start = t - window[:, None].astype(jnp.int32) + (2**k)[:, None]
     earlier = jnp.take_along_axis(later, jnp.clip(start, 0, steps - 1)[:, :, None], axis=1)
     ok = (t - window[:, None].astype(jnp.int32) + 1 >= 0)[:, :, None]
     return jnp.where(ok, op(later, earlier), jnp.nan)
