@@ -122,3 +122,8 @@ class Result(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     job: Mapped[Job] = relationship(back_populates="result")
+
+
+# The bar store's tables live in their own module; importing it here puts them on Base.metadata
+# wherever the models are loaded (Alembic, the schema check).
+from store import bar_models  # noqa: E402, F401
