@@ -42,6 +42,14 @@ def signal_dtype() -> np.dtype:
     return np.dtype(np.float32 if platform() == "metal" else np.float64)
 
 
+SCAN_UNROLL = {"cpu": 1, "accelerator": 8}
+"""Bars per scan iteration; measured with bench/unroll.py."""
+
+
+def scan_unroll() -> int:
+    return SCAN_UNROLL["accelerator" if is_accelerator() else "cpu"]
+
+
 CPU_MEMORY_BUDGET = 1 << 30
 ACCELERATOR_MEMORY_SHARE = 0.5
 

@@ -102,7 +102,7 @@ def _rebalance(acct: Account, target, bar, costs: Costs, whole_shares: bool) -> 
     return acct._replace(sized_for=jnp.where(changed, target, acct.sized_for))
 
 
-@functools.partial(jax.jit, static_argnames=("whole_shares", "record"))
+@functools.partial(jax.jit, static_argnames=("whole_shares", "record", "unroll"))
 def simulate(
     targets: jnp.ndarray,
     prices: Prices,
@@ -110,8 +110,13 @@ def simulate(
     initial_cash: float,
     whole_shares: bool = False,
     record: bool = False,
+    unroll: int = 1,
 ) -> tuple[Account, Path]:
-    """Run every lane through every bar. ``targets`` is ``(T, B, S)`` target weights."""
+    """Run every lane through every bar. ``targets`` is ``(T, B, S)`` target weights.
+
+    ``unroll`` bars per loop iteration: on a GPU each iteration costs launches and a loop
+    check, so callers pass ``accel.device.scan_unroll()``.
+    """
     n_lanes, n_symbols = targets.shape[1], targets.shape[2]
     start = open_account(n_lanes, n_symbols, initial_cash, targets.dtype)
 
@@ -123,4 +128,4 @@ def simulate(
         out = Path(equity, acct.cash, jnp.abs(held).sum(-1), acct.shares if record else None)
         return acct, out
 
-    return jax.lax.scan(step, start, (targets, prices))
+    return jax.lax.scan(step, start, (targets, prices), unroll=unroll)

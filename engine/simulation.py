@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from accel.device import scan_unroll
 from accel.kernel import Costs, Prices, simulate
 from engine.market import Market
 from engine.portfolio import Limits, apply_limits
@@ -92,4 +93,12 @@ def run_lanes(
     prices = jax.tree.map(
         lambda x: x.astype(dtype) if x.dtype != bool else x, execution_prices(bars, fill)
     )
-    return simulate(targets, prices, costs, initial_cash, whole_shares=whole_shares, record=record)
+    return simulate(
+        targets,
+        prices,
+        costs,
+        initial_cash,
+        whole_shares=whole_shares,
+        record=record,
+        unroll=scan_unroll(),
+    )
