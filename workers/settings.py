@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,10 @@ class Settings:
     result_expires_s: int = 86_400
     live_pools_cache_s: float = 2.0
     swagger_ui_url: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+    bar_cache_mb: int = 512
+    provider_timeout_s: float = 10.0
+    alphavantage_api_key: str = field(default="", repr=False)
+    fred_api_key: str = field(default="", repr=False)
 
     @property
     def celery_broker_url(self) -> str:
@@ -107,6 +111,10 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "result_expires_s": ("NAUTILUS_RESULT_EXPIRES", int),
     "live_pools_cache_s": ("NAUTILUS_LIVE_POOLS_CACHE", float),
     "swagger_ui_url": ("NAUTILUS_SWAGGER_UI_URL", str),
+    "bar_cache_mb": ("NAUTILUS_BAR_CACHE_MB", int),
+    "provider_timeout_s": ("NAUTILUS_PROVIDER_TIMEOUT", float),
+    "alphavantage_api_key": ("ALPHAVANTAGE_API_KEY", str),
+    "fred_api_key": ("FRED_API_KEY", str),
 }
 
 
