@@ -94,7 +94,9 @@ def handle_domain_error(error: Exception) -> tuple[Response, int]:
         errors = {field: list(msgs) for field, msgs in error.errors.items()}
         return jsonify(error_body(422, summary(errors), errors)), 422
     code = 422 if isinstance(error, DataError) else 400
-    return jsonify(error_body(code, str(error))), code
+    body = error_body(code, str(error), getattr(error, "errors", None))
+    body.update(getattr(error, "extra", None) or {})  # e.g. the validation report of a 422
+    return jsonify(body), code
 
 
 def handle_unavailable(error: Exception) -> tuple[Response, int]:

@@ -11,7 +11,6 @@ blp = Blueprint("reserved", __name__, description="Reserved for later issues (50
 PLANNED = {
     "optimization": "parameter optimization arrives with the optimization issue (issue 5)",
     "stress": "stress testing arrives with the stress-test and Monte Carlo issue (issue 6)",
-    "data": "data validation arrives with the market-data issue (issue 4)",
 }
 
 
@@ -34,10 +33,3 @@ def get_optimization(optimization_id: str) -> None:
 def stress_test() -> None:
     """Risk scenario stress testing (not implemented yet)."""
     fail(501, f"not implemented: {PLANNED['stress']}")
-
-
-@blp.route("/data/validate", methods=["GET"])
-@blp.alt_response(501, schema=ErrorSchema)
-def validate_data() -> None:
-    """Data availability validation (not implemented yet)."""
-    fail(501, f"not implemented: {PLANNED['data']}")

@@ -31,9 +31,12 @@ def submit_backtest(
     ctx: ServiceContext, payload: Mapping[str, Any], idempotency_key: str | None
 ) -> Submission:
     """Create (or, for a repeated ``Idempotency-Key``, find) the job and enqueue it."""
+    from api.data_gate import check_data, split_flag
     from engine.spec import parse_spec
 
+    payload, proceed = split_flag(payload)
     spec = parse_spec(payload)
+    check_data(ctx, spec, proceed)
     route = route_for(ctx, spec)
     values = job_values(ctx, spec, route, idempotency_key)
     with transaction(ctx.sessions) as session:

@@ -203,12 +203,13 @@ def _duplicates(frame: pd.DataFrame, bad: _Rejections) -> None:
 
 
 def read_json_body(body: Any) -> tuple[Sequence[Any], dict[str, Any]]:
-    """``{"symbol", "frequency", "exchange", "bars": [...]}`` or a bare array of bars."""
+    """``{"symbol", "frequency", "exchange", "source", "on_error", "bars"}`` or a bare array."""
     if isinstance(body, list):
         return body, {}
     if not isinstance(body, dict) or "bars" not in body:
         raise DataError('send {"symbol": "...", "frequency": "1d", "bars": [{...}, ...]}')
-    options = {k: body[k] for k in ("symbol", "frequency", "exchange") if body.get(k)}
+    keys = ("symbol", "frequency", "exchange", "source", "on_error")
+    options = {k: body[k] for k in keys if body.get(k)}
     return body["bars"], options
 
 

@@ -67,7 +67,6 @@ def test_results_flags_must_be_booleans(client):
         ("post", "/optimization/parameters", "issue 5"),
         ("get", "/optimization/opt_1", "issue 5"),
         ("post", "/stress-test", "issue 6"),
-        ("get", "/data/validate", "issue 4"),
     ],
 )
 def test_reserved_routes_say_which_issue_brings_them(client, method, path, issue):

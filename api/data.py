@@ -1,0 +1,142 @@
+"""``/data``: import bars, list what is stored, validate data before a backtest.
+
+``POST /data/bars`` takes CSV (``Content-Type: text/csv``, options in the query string) or JSON
+(``{"symbol", "frequency", "exchange", "source", "on_error", "bars": [...]}``) and answers with
+rows inserted, updated, unchanged and rejected (with reasons). ``GET /data/symbols`` lists the
+stored series; ``GET /data/validate`` is the seed's data-availability report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate
+
+from api.context import service
+from api.errors import ErrorSchema, fail
+from engine.data.calendars import BAR_MINUTES
+from engine.data.quality import iso
+from engine.spec import MAX_SYMBOLS, SYMBOL_PATTERN
+from store.bar_import import parse_csv, parse_records, read_json_body
+from store.bar_reads import list_series, snapshot
+from store.data_import import ON_ERROR, import_parsed
+from store.data_validation import validate_stored
+
+blp = Blueprint("data", __name__, description="Market data: import, inventory, validation")
+ERRORS = {"schema": ErrorSchema}
+MAX_IMPORT_BYTES = 64 * 2**20
+ISO_HINT = "use ISO 8601, such as 2024-01-31 or 2024-01-31T00:00:00Z"
+FREQUENCY = fields.String(load_default="1d", validate=validate.OneOf(tuple(BAR_MINUTES)))
+
+
+class Moment(fields.Field):
+    """An ISO 8601 date or time, read as UTC."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> pd.Timestamp:
+        try:
+            moment = pd.Timestamp(str(value))
+        except ValueError:
+            raise ValidationError(ISO_HINT) from None
+        return moment.tz_convert("UTC") if moment.tzinfo else moment.tz_localize("UTC")
+
+
+class ValidateArgsSchema(Schema):
+    symbols = fields.List(fields.String(), required=True, metadata={"example": ["SPY,QQQ"]})
+    start_date = Moment(required=True, metadata={"example": "2024-01-01"})
+    end_date = Moment(required=True, metadata={"example": "2024-12-31"})
+    frequency = FREQUENCY
+
+
+class SymbolsArgsSchema(Schema):
+    frequency = fields.String(validate=validate.OneOf(tuple(BAR_MINUTES)))
+
+
+class ImportArgsSchema(Schema):
+    symbol = fields.String()
+    frequency = FREQUENCY
+    exchange = fields.String()
+    source = fields.String()
+    on_error = fields.String(load_default="reject", validate=validate.OneOf(ON_ERROR))
+
+
+@blp.route("/data/validate", methods=["GET"])
+@blp.arguments(ValidateArgsSchema, location="query")
+@blp.response(200)
+@blp.alt_response(422, **ERRORS)
+def validate_data(args: dict[str, Any]) -> dict[str, Any]:
+    """Availability and quality of stored bars per symbol, with missing periods and fixes."""
+    symbols = requested_symbols(args["symbols"])
+    start, end = args["start_date"], args["end_date"]
+    if end < start:
+        fail(422, "end_date must not be before start_date", {"end_date": ["before start_date"]})
+    with snapshot(service().sessions) as session:
+        checked = validate_stored(session, symbols, start, end, args["frequency"])
+    return checked.report
+
+
+@blp.route("/data/symbols", methods=["GET"])
+@blp.arguments(SymbolsArgsSchema, location="query")
+@blp.response(200)
+def stored_symbols(args: dict[str, Any]) -> dict[str, Any]:
+    """Every stored series with its date range, bar count, calendar and dataset version."""
+    with snapshot(service().sessions) as session:
+        series = list_series(session, frequency=args.get("frequency"))
+    items = [
+        {
+            "symbol": s.symbol,
+            "frequency": s.frequency,
+            "exchange": s.exchange,
+            "bar_count": s.bar_count,
+            "earliest_date": iso(s.first_ts) if s.first_ts else None,
+            "latest_date": iso(s.last_ts) if s.last_ts else None,
+            "source": s.source,
+            "dataset_version": s.version,
+        }
+        for s in series
+    ]
+    return {"symbols": items, "count": len(items)}
+
+
+@blp.route("/data/bars", methods=["POST"])
+@blp.arguments(ImportArgsSchema, location="query")
+@blp.doc(requestBody={"content": {"text/csv": {}, "application/json": {}}})
+@blp.response(200)
+@blp.alt_response(422, **ERRORS)
+def import_bars(args: dict[str, Any]) -> dict[str, Any]:
+    """Upsert bars from a CSV or JSON body; all or nothing unless ``on_error=skip``."""
+    request.max_content_length = MAX_IMPORT_BYTES
+    if request.is_json:
+        records, options = read_json_body(request.get_json(force=True))
+        args = {**args, **options}
+        parsed = parse_records(records, **_parse_options(args))
+        source = args.get("source") or "json"
+    else:
+        parsed = parse_csv(request.get_data(), **_parse_options(args))
+        source = args.get("source") or "csv"
+    return import_parsed(
+        service().sessions,
+        parsed,
+        frequency=args["frequency"],
+        source=source,
+        exchange=args.get("exchange"),
+        on_error=args["on_error"],
+    )
+
+
+def _parse_options(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: args.get(k) for k in ("symbol", "frequency", "exchange")}
+
+
+def requested_symbols(values: list[str]) -> list[str]:
+    """``symbols=SPY,QQQ`` and ``symbols=SPY&symbols=QQQ`` alike, checked and de-duplicated."""
+    symbols = [s.strip() for value in values for s in value.split(",") if s.strip()]
+    bad = [s for s in symbols if not SYMBOL_PATTERN.match(s)]
+    if not symbols or bad or len(symbols) > MAX_SYMBOLS:
+        message = f"give 1 to {MAX_SYMBOLS} symbols such as SPY,QQQ" + (
+            f"; not valid: {bad[:5]}" if bad else ""
+        )
+        fail(422, message, {"symbols": [message]})
+    return list(dict.fromkeys(symbols))
