@@ -1,0 +1,308 @@
+"""The stress-test request: one frozen object that fully describes a ``POST /stress-test`` run.
+
+Its fields are the seed's body (``backtest_id``, ``scenarios``, ``include_monte_carlo``,
+``monte_carlo_iterations``) plus an inline ``portfolio`` as the alternative to a backtest, and
+the Monte Carlo settings (``horizon_days``, ``seed``, ``method`` and its options).
+``parse_stress_request`` is the only way in: it checks every field once and reports all
+problems together, each under its field name (``scenarios[0].probability``) with how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from accel.montecarlo import METHODS
+from engine.errors import SpecError
+from engine.scenarios import BUILTIN_SCENARIOS, Scenario
+from engine.spec import SYMBOL_PATTERN
+from engine.spec_fields import FieldChecker
+
+DRIFTS = ("historical", "zero")
+MAX_ITERATIONS = 1_000_000
+MAX_HORIZON_DAYS = 2520
+MAX_SCENARIOS = 20
+MAX_PORTFOLIO_SYMBOLS = 500
+MAX_SIMULATED_VALUES = 3_000_000_000
+"""Cap on iterations x horizon_days x assets for one Monte Carlo run (about a minute on a CPU)."""
+INLINE_ONLY = ("initial_value", "history_start_date", "history_end_date", "data_seed")
+INLINE_DEFAULTS = {"history_start_date": "2021-01-01", "history_end_date": "2023-12-31"}
+METHOD_OPTIONS = {"degrees_of_freedom": "parametric_t", "block_size": "bootstrap"}
+
+
+@dataclass(frozen=True)
+class StressRequest:
+    """Everything that determines a stress test's numbers."""
+
+    backtest_id: str | None = None
+    portfolio: Mapping[str, float] = field(default_factory=dict)  # symbol: weight of the value
+    initial_value: float = 100_000.0
+    history_start_date: pd.Timestamp | None = None
+    history_end_date: pd.Timestamp | None = None
+    data_seed: int = 42
+    scenarios: tuple[Scenario, ...] = ()
+    include_monte_carlo: bool = True
+    monte_carlo_iterations: int = 10_000
+    horizon_days: int = 252
+    seed: int = 42
+    method: str = "parametric_normal"
+    degrees_of_freedom: float = 5.0
+    block_size: int = 5
+    drift: str = "historical"
+    market_proxy: str = "SPY"
+
+    @property
+    def inline(self) -> bool:
+        return self.backtest_id is None
+
+    def to_payload(self) -> dict[str, Any]:
+        """A JSON-safe dict that ``parse_stress_request`` turns back into an equal request."""
+        skip = ("portfolio", "scenarios", *INLINE_ONLY)
+        skip += tuple(o for o, m in METHOD_OPTIONS.items() if m != self.method)
+        payload = {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in skip}
+        payload["scenarios"] = [_scenario_payload(s) for s in self.scenarios]
+        if self.inline:
+            payload.pop("backtest_id")
+            payload.update(portfolio=dict(self.portfolio), initial_value=self.initial_value)
+            payload["history_start_date"] = self.history_start_date.strftime("%Y-%m-%d")
+            payload["history_end_date"] = self.history_end_date.strftime("%Y-%m-%d")
+            payload["data_seed"] = self.data_seed
+        return payload
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.to_payload(), sort_keys=True, separators=(",", ":"))
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def _scenario_payload(scenario: Scenario) -> str | dict[str, Any]:
+    if not scenario.builtin:
+        return scenario.to_payload()
+    if scenario.probability is None:
+        return scenario.name
+    return {"name": scenario.name, "probability": scenario.probability}
+
+
+@dataclass(frozen=True)
+class _ScenarioFields:
+    """The fields a request may give for one scenario (``Scenario`` has internal ones too)."""
+
+    name: str
+    description: str = ""
+    market_shocks: Mapping[str, float] = field(default_factory=dict)
+    volatility_multipliers: Mapping[str, float] = field(default_factory=dict)
+    probability: float | None = None
+
+
+def parse_stress_request(payload: Mapping[str, Any]) -> StressRequest:
+    """Validate a ``POST /stress-test`` body; raise ``SpecError`` listing every bad field."""
+    if not isinstance(payload, Mapping):
+        raise SpecError.single("body", "must be a JSON object with the stress test's fields")
+    inline = payload.get("backtest_id") is None
+    check = FieldChecker({**INLINE_DEFAULTS, **payload} if inline else payload, StressRequest)
+    values = _read_fields(check, inline)
+    check.raise_if_errors()
+    _check_relations(check, values, payload)
+    check.raise_if_errors()
+    return StressRequest(**values)
+
+
+def _read_fields(check: FieldChecker, inline: bool) -> dict[str, Any]:
+    v: dict[str, Any] = {
+        "include_monte_carlo": check.flag("include_monte_carlo"),
+        "monte_carlo_iterations": check.integer("monte_carlo_iterations", 1, MAX_ITERATIONS),
+        "horizon_days": check.integer("horizon_days", 1, MAX_HORIZON_DAYS),
+        "seed": check.integer("seed", 0, 2**32 - 1),
+        "method": check.choice("method", METHODS),
+        "degrees_of_freedom": check.number("degrees_of_freedom", 2.0, 1000.0, open_low=True),
+        "block_size": check.integer("block_size", 1, 252),
+        "drift": check.choice("drift", DRIFTS),
+        "market_proxy": check.optional_symbol("market_proxy", SYMBOL_PATTERN),
+    }
+    if inline:
+        v["portfolio"] = _portfolio(check)
+        v["initial_value"] = check.number("initial_value", 1.0, 1e13)
+        v["history_start_date"] = check.timestamp("history_start_date")
+        v["history_end_date"] = check.timestamp("history_end_date")
+        v["data_seed"] = check.integer("data_seed", 0, 2**31 - 1)
+    else:
+        v["backtest_id"] = _backtest_id(check)
+    v["scenarios"] = _scenarios(check, set(v.get("portfolio") or ()) if inline else None)
+    check.unknown_fields()
+    return v
+
+
+def _backtest_id(check: FieldChecker) -> str | None:
+    value = check.payload["backtest_id"]
+    if not isinstance(value, str) or not value.startswith("bt_") or len(value) > 64:
+        check.error("backtest_id", f"must be a backtest id such as 'bt_01J...', got {value!r}")
+    for name in ("portfolio", *INLINE_ONLY):
+        if name in check.payload:
+            check.error(name, "applies to an inline portfolio only: drop it or drop backtest_id")
+    return value
+
+
+def _portfolio(check: FieldChecker) -> dict[str, float]:
+    if "portfolio" not in check.payload:
+        check.error("portfolio", "is required without backtest_id: give {symbol: weight}")
+        return {}
+    weights = check.mapping("portfolio")
+    if not weights and "portfolio" not in check.errors:
+        check.error("portfolio", "must hold at least one symbol: {symbol: weight}")
+    if len(weights) > MAX_PORTFOLIO_SYMBOLS:
+        check.error("portfolio", f"has {len(weights)} symbols; at most {MAX_PORTFOLIO_SYMBOLS}")
+    for symbol, weight in weights.items():
+        if not SYMBOL_PATTERN.match(symbol):
+            check.error(f"portfolio.{symbol}", "is not a symbol: use letters, digits and .-_^=")
+        elif not _finite(weight) or abs(weight) > 10:
+            check.error(
+                f"portfolio.{symbol}",
+                f"must be a weight (fraction of initial_value) from -10 to 10, got {weight!r}",
+            )
+    if all(_finite(w) for w in weights.values()) and sum(map(abs, weights.values())) > 10:
+        check.error("portfolio", "gross weight is above 10 (1000 % of initial_value)")
+    return {s: float(w) for s, w in weights.items() if _finite(w)}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _scenarios(check: FieldChecker, symbols: set[str] | None) -> tuple[Scenario, ...]:
+    items = check.payload.get("scenarios") or []
+    if not isinstance(items, list):
+        check.error("scenarios", "must be a list of scenario objects or built-in names")
+        return ()
+    if len(items) > MAX_SCENARIOS:
+        check.error("scenarios", f"has {len(items)} scenarios; at most {MAX_SCENARIOS}")
+    parsed = [_scenario(check, f"scenarios[{i}]", item, symbols) for i, item in enumerate(items)]
+    scenarios = tuple(s for s in parsed if s is not None)
+    names = [s.name for s in scenarios]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        check.error("scenarios", f"names {dupes} more than once: give each scenario its own name")
+    total = sum(s.probability or 0.0 for s in scenarios)
+    if total > 1.0 + 1e-9:
+        check.error(
+            "scenarios",
+            f"probabilities add up to {total:g}; scenarios are mutually exclusive events in the "
+            "expected loss, so they must add up to at most 1",
+        )
+    return scenarios
+
+
+def _scenario(check, where: str, item: Any, symbols: set[str] | None) -> Scenario | None:
+    if isinstance(item, str):
+        return _builtin(check, where, item, None)
+    if not isinstance(item, Mapping):
+        check.error(where, "must be a scenario object or a built-in scenario name")
+        return None
+    inner = FieldChecker(item, _ScenarioFields)
+    name = inner.text("name", required=True, max_length=100)
+    probability = None if item.get("probability") is None else inner.number("probability", 0, 1)
+    if name in BUILTIN_SCENARIOS and "market_shocks" not in item:
+        for fixed in ("description", "volatility_multipliers"):
+            if fixed in item:
+                inner.error(
+                    fixed,
+                    "cannot change a built-in scenario: give only name and "
+                    "probability, or market_shocks and another name for your own",
+                )
+        inner.unknown_fields()
+        _nest(check, where, inner)
+        return _builtin(check, where, name, probability)
+    shocks = _percent_map(inner, "market_shocks", -100.0, 10_000.0, symbols, "shock in percent")
+    vols = _percent_map(inner, "volatility_multipliers", 0.0, 100.0, symbols, "multiplier")
+    if "market_shocks" not in item:
+        names = ", ".join(BUILTIN_SCENARIOS)
+        inner.error("market_shocks", f"is required unless name is a built-in scenario ({names})")
+    description = inner.text("description", max_length=2000)
+    inner.unknown_fields()
+    _nest(check, where, inner)
+    return Scenario(name, description or "", shocks, vols, probability)
+
+
+def _builtin(check, where: str, name: str, probability: float | None) -> Scenario | None:
+    scenario = BUILTIN_SCENARIOS.get(name)
+    if scenario is None:
+        close = difflib.get_close_matches(name, list(BUILTIN_SCENARIOS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        check.error(where, f"unknown built-in scenario {name!r}.{hint} ({list(BUILTIN_SCENARIOS)})")
+        return None
+    return Scenario(**{**scenario.__dict__, "probability": probability})
+
+
+def _percent_map(check, name, low, high, symbols, what) -> dict[str, float]:
+    if name not in check.payload:
+        return {}
+    value = check.mapping(name)
+    out: dict[str, float] = {}
+    for symbol, x in value.items():
+        where = f"{name}.{symbol}"
+        if not SYMBOL_PATTERN.match(str(symbol)):
+            check.error(where, "is not a symbol: use letters, digits and .-_^=")
+        elif symbols is not None and symbol not in symbols:
+            close = difflib.get_close_matches(str(symbol), sorted(symbols), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            check.error(where, f"is not in the portfolio {sorted(symbols)}.{hint}")
+        elif not _finite(x) or not low <= x <= high or (low == 0.0 and x == 0):
+            bound = "above 0" if low == 0.0 else f"at least {low:g} (a total loss)"
+            check.error(where, f"must be a {what} {bound} and at most {high:g}, got {x!r}")
+        else:
+            out[symbol] = float(x)
+    return out
+
+
+def _nest(check: FieldChecker, where: str, inner: FieldChecker) -> None:
+    for name, messages in inner.errors.items():
+        check.errors.setdefault(f"{where}.{name}", []).extend(messages)
+
+
+def _check_relations(check: FieldChecker, v: dict[str, Any], payload: Mapping) -> None:
+    if v.get("history_start_date") is not None and v["history_end_date"] <= v["history_start_date"]:
+        check.error("history_end_date", "must be after history_start_date")
+    for option, method in METHOD_OPTIONS.items():
+        if option in payload and v["method"] != method:
+            check.error(option, f"applies to method {method!r} only: drop it or set method")
+    if not v["scenarios"] and not v["include_monte_carlo"]:
+        check.error("scenarios", "is empty and include_monte_carlo is false: nothing to compute")
+    if v["include_monte_carlo"] and v.get("portfolio"):
+        try:
+            check_simulation_size(
+                v["monte_carlo_iterations"], v["horizon_days"], len(v["portfolio"])
+            )
+        except SpecError as exc:
+            check.merge(exc)
+
+
+def check_simulation_size(iterations: int, horizon: int, n_assets: int) -> None:
+    """Refuse a Monte Carlo run larger than ``MAX_SIMULATED_VALUES``, naming what to lower."""
+    size = iterations * horizon * max(n_assets, 1)
+    if size > MAX_SIMULATED_VALUES:
+        raise SpecError.single(
+            "monte_carlo_iterations",
+            f"x horizon_days x assets is {size:,}, above {MAX_SIMULATED_VALUES:,}: "
+            "lower monte_carlo_iterations or horizon_days",
+        )
+
+
+def check_book_symbols(request: StressRequest, symbols: tuple[str, ...]) -> None:
+    """Refuse scenario symbols that the book (known only once a backtest is loaded) lacks."""
+    errors: dict[str, list[str]] = {}
+    for i, scenario in enumerate(request.scenarios):
+        if scenario.builtin:
+            continue
+        for name in ("market_shocks", "volatility_multipliers"):
+            for symbol in sorted(set(getattr(scenario, name)) - set(symbols)):
+                where = f"scenarios[{i}].{name}.{symbol}"
+                errors[where] = [f"is not held by backtest {request.backtest_id}: {list(symbols)}"]
+    if errors:
+        raise SpecError(errors)
