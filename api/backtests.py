@@ -143,7 +143,7 @@ def found(job: Job | None, execution_id: str) -> Job:
     return job
 
 
-def submitted(job: Job) -> dict[str, Any]:
+def submitted(job: Any) -> dict[str, Any]:
     minutes = service().mean_run_seconds()
     return {
         "status": job.status,

@@ -13,7 +13,7 @@ from api.errors import fail
 from store import jobs
 from store.db import transaction
 from store.ids import new_id
-from store.models import Job, utcnow
+from store.models import utcnow
 from workers.dispatch import send_job
 from workers.routing import Route, Workload, choose_route, estimate_bars
 
@@ -23,7 +23,7 @@ KIND = "backtest"
 
 @dataclass(frozen=True)
 class Submission:
-    job: Job
+    job: Any  # the job row (columns as attributes)
     created: bool
 
 
@@ -85,7 +85,7 @@ def job_values(
     }
 
 
-def enqueue(ctx: ServiceContext, job: Job) -> None:
+def enqueue(ctx: ServiceContext, job: Any) -> None:
     """Send the job's message; if the broker refuses, the reconciler sends it later."""
     try:
         send_job(ctx.celery, job.kind, job.id, job.queue, job.task_id or job.id)

@@ -15,8 +15,10 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An engine for ``url``; SQLite files get WAL and a busy timeout so processes can share one."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping (a round trip per checkout): a connection that died with the server fails one
+    # request (503 at the API, a bounded retry in tasks) and the pool replaces it.
     kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("pool_recycle", 1800)
     return sa.create_engine(url, **kwargs)
 
 

@@ -49,7 +49,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_queues": [Queue(name, routing_key=name) for name in ALL_QUEUES],
         "task_default_queue": CONTROL,
         "task_routes": {RECONCILE: {"queue": CONTROL}},
-        "task_send_sent_event": True,
+        # Flower shows a task from the moment a worker receives it; a "sent" event per submit
+        # would double the messages the API publishes (GET /backtests/{id} reports queued jobs).
+        "task_send_sent_event": False,
         "worker_send_task_events": True,
         "worker_hijack_root_logger": False,
         "beat_schedule": {

@@ -140,14 +140,21 @@ def test_query_filters_sorts_and_pages(shared, make_spec):
     assert shared.api.post("/backtests/query", json=none).get_json()["total"] == 0
 
 
-def test_unsupported_data_source_fails_the_job_with_a_clear_error(shared, make_spec):
-    job_id = shared.submit(make_spec(data_sources=["IBKR"]))["execution_id"]
+def test_a_job_that_fails_in_the_worker_says_why(shared, make_spec):
+    # stored data that does not exist, accepted anyway on request: the run itself must fail
+    body = make_spec(data_sources=["database"], symbols=["NOSUCH1"], benchmark_symbol=None)
+    job_id = shared.submit(body | {"proceed_with_data_issues": True})["execution_id"]
     deadline = time.monotonic() + 60
     while (status := shared.api.get(f"/backtests/{job_id}").get_json())["status"] != "failed":
         assert time.monotonic() < deadline, status
         time.sleep(0.05)
-    assert status["error"]["code"] == "data_error"
-    assert "not yet supported" in status["error"]["message"]
+    assert status["error"]["code"] == "data_error" and "bar" in status["error"]["message"]
+    assert status["finished_at"] and status["attempts"] == 1
     results = shared.api.get(f"/backtests/{job_id}/results")
     assert results.status_code == 409
     assert [e["type"] for e in stream_events_of(shared.redis, job_id)][-1] == "backtest_failed"
+
+
+def test_unknown_data_source_is_refused_at_submit(shared, make_spec):
+    response = shared.api.post("/backtests", json=make_spec(data_sources=["IBKR"]))
+    assert response.status_code == 422 and "data_sources" in response.get_json()["errors"]

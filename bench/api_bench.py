@@ -1,0 +1,363 @@
+"""Figures of the service (issue 3), measured on loopback against real PostgreSQL and Redis.
+
+- POST /backtests under 16 connections (wrk) against a minimal endpoint doing the same three
+  steps (validate, insert, send), in the same run; one client alone (p50, p99);
+- GET /backtests/{id} under 16 connections;
+- submit -> ``completed`` visible, end to end, on a warm worker (p50, p90);
+- a burst of N backtests: all complete, none lost or duplicated; jobs/s and the worker's share.
+
+Needs wrk (apt-get install wrk) for the concurrent figures. Every loop is bounded.
+Usage: python bench/api_bench.py [--seconds 10] [--burst 1000] [--e2e 50] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cli.processes import Child, free_port, worker_argv, worker_environ  # noqa: E402
+from store.schema import upgrade  # noqa: E402
+from workers.settings import Settings, get_settings, load_settings  # noqa: E402
+
+BODY = {
+    "backtest_name": "bench",
+    "backtest_type": "strategy_validation",
+    "description": "api bench",
+    "start_date": "2024-01-01T00:00:00Z",
+    "end_date": "2024-12-31T23:59:59Z",
+    "frequency": "1d",
+    "timezone": "UTC",
+    "symbols": ["SPY", "QQQ", "IWM", "TSLA", "AAPL"],
+    "universes": [],
+    "data_sources": ["synthetic"],
+    "strategy_id": "momentum_factor",
+    "strategy_parameters": {"lookback_period": 20},
+    "initial_capital": 1_000_000.0,
+    "max_position_size": 0.5,
+    "max_portfolio_leverage": 1.0,
+    "risk_limits": {},
+    "commission_rate": 0.001,
+    "slippage_basis_points": 1.0,
+    "benchmark_symbol": "SPY",
+    "risk_free_rate": 0.02,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not shutil.which("wrk"):
+        print("wrk is needed for the concurrent figures: apt-get install wrk", file=sys.stderr)
+        return 2
+    with Bench(args) as bench:
+        figures = bench.run()
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per figure")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--e2e", type=int, default=50, help="sequential end-to-end runs")
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--json", help="also write the figures here")
+    return parser.parse_args(argv)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.db = f"nautilus_bench_{uuid.uuid4().hex[:8]}"
+        self.tmp = Path(tempfile.mkdtemp(prefix="nautilus-bench-"))
+        env = get_settings().child_environ(
+            DATABASE_URL=f"{args.pg}/{self.db}",
+            REDIS_URL=args.redis,
+            NAUTILUS_VAR_DIR=str(self.tmp),
+            LOG_LEVEL="WARNING",
+            NAUTILUS_EMBEDDED_REDIS="0",
+        )
+        self.env = env | {"JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT)}
+        self.settings: Settings = load_settings(self.env)
+        self.redis = redis.Redis.from_url(args.redis, decode_responses=True)
+        self.children: list[Child] = []
+
+    def __enter__(self) -> Bench:
+        admin = self.args.pg.replace("postgresql://", "postgresql://", 1) + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.db}"')
+        upgrade(self.settings.database_url)
+        with sa.create_engine(self.settings.database_url).begin() as conn:
+            conn.execute(sa.text("CREATE TABLE bench_minimal (id text PRIMARY KEY, body jsonb)"))
+        self.redis.flushdb()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        self.redis.flushdb()
+        with psycopg.connect(self.args.pg + "/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run(self) -> dict[str, Any]:
+        api, minimal = (
+            self.serve("api:create_app()"),
+            self.serve("bench.minimal_app:create_minimal_app()"),
+        )
+        figures: dict[str, Any] = {"machine": machine()}
+        figures["post_one_client"] = one_client(f"{api}/backtests", 300)
+        figures["post_backtests"] = self.wrk(api, "/backtests", post_script())
+        figures["post_minimal_floor"] = self.wrk(minimal, "/minimal", post_script())
+        ratio = figures["post_backtests"]["rps"] / figures["post_minimal_floor"]["rps"]
+        figures["post_vs_floor"] = round(ratio, 3)
+        figures["get_backtest"] = self.wrk(api, "/", get_script(self.job_ids(1000)))
+        self.redis.delete("backtest.cpu", "bench.minimal")  # nobody consumed those
+        self.start_worker()
+        figures["end_to_end"] = self.end_to_end(api, self.args.e2e)
+        figures["burst"] = self.burst(api, self.args.burst)
+        return figures
+
+    def serve(self, target: str) -> str:
+        port = free_port()
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(self.args.web_workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            target,
+        ]
+        self.children.append(Child(target, argv, self.env, self.tmp / f"gunicorn-{port}.log"))
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/health")
+        return url
+
+    def start_worker(self) -> None:
+        argv = worker_argv(
+            self.settings,
+            "cpu",
+            concurrency=self.args.worker_concurrency,
+            name="bench",
+            loglevel="WARNING",
+        )
+        env = worker_environ(self.settings, "cpu") | {"PYTHONPATH": str(ROOT)}
+        self.children.append(Child("worker", argv, env, self.tmp / "worker.log"))
+
+    def wrk(self, base: str, path: str, script: str) -> dict[str, Any]:
+        lua = self.tmp / f"{uuid.uuid4().hex}.lua"
+        lua.write_text(script)
+        argv = [
+            "wrk",
+            "-t2",
+            f"-c{self.args.connections}",
+            f"-d{self.args.seconds}s",
+            "--latency",
+            "-s",
+            str(lua),
+            base + path,
+        ]
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        return parse_wrk(out)
+
+    def job_ids(self, n: int) -> list[str]:
+        with sa.create_engine(self.settings.database_url).connect() as conn:
+            rows = conn.execute(sa.text("SELECT id FROM jobs LIMIT :n"), {"n": n})
+            return [r[0] for r in rows]
+
+    def end_to_end(self, api: str, n: int) -> dict[str, Any]:
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.psubscribe("nautilus:jobs:*")
+        timings = []
+        for i in range(n + 3):  # the first three warm the worker's processes
+            started = time.perf_counter()
+            job_id = post_json(f"{api}/backtests", BODY)["execution_id"]
+            wait_event(pubsub, job_id, "backtest_complete", timeout=120)
+            assert get_json(f"{api}/backtests/{job_id}")["status"] == "completed"
+            if i >= 3:
+                timings.append((time.perf_counter() - started) * 1000)
+        pubsub.close()
+        return summarize(timings)
+
+    def burst(self, api: str, n: int) -> dict[str, Any]:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(16) as pool:
+            ids = list(
+                pool.map(lambda _: post_json(f"{api}/backtests", BODY)["execution_id"], range(n))
+            )
+        submitted = time.perf_counter() - started
+        rows = self.wait_terminal(ids, timeout=600)
+        wall = time.perf_counter() - started
+        completions = self.completions(set(ids))
+        busy = sum((r.finished_at - r.started_at).total_seconds() for r in rows)
+        return {
+            "jobs": n,
+            "submit_seconds": round(submitted, 3),
+            "wall_seconds": round(wall, 3),
+            "jobs_per_second": round(n / wall, 1),
+            "completed": sum(r.status == "completed" for r in rows),
+            "attempts_above_one": sum(r.attempts > 1 for r in rows),
+            "results_rows": self.count_results(ids),
+            "completion_events": sum(completions.values()),
+            "duplicated_events": sum(c > 1 for c in completions.values()),
+            "worker_busy_share": round(busy / (wall * self.args.worker_concurrency), 3),
+        }
+
+    def wait_terminal(self, ids: list[str], timeout: float) -> list[Any]:
+        query = sa.text(
+            "SELECT status, attempts, started_at, finished_at FROM jobs WHERE id = ANY(:ids)"
+        )
+        engine, deadline = sa.create_engine(self.settings.database_url), time.monotonic() + timeout
+        with engine.connect() as conn:
+            while time.monotonic() < deadline:
+                rows = conn.execute(query, {"ids": ids}).all()
+                conn.commit()
+                if all(r.status in ("completed", "failed", "cancelled") for r in rows):
+                    return rows
+                time.sleep(0.2)
+        raise TimeoutError("the burst did not finish")
+
+    def count_results(self, ids: list[str]) -> int:
+        with sa.create_engine(self.settings.database_url).connect() as conn:
+            query = sa.text("SELECT count(*) FROM results WHERE job_id = ANY(:ids)")
+            return int(conn.execute(query, {"ids": ids}).scalar_one())
+
+    def completions(self, ids: set[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, fields in self.redis.xrange("nautilus:events"):
+            if fields["job_id"] in ids and fields["type"] == "backtest_complete":
+                counts[fields["job_id"]] = counts.get(fields["job_id"], 0) + 1
+        return counts
+
+
+def post_script() -> str:
+    body = json.dumps(BODY).replace("\\", "\\\\").replace("'", "\\'")
+    return (
+        f"wrk.method = 'POST'\nwrk.body = '{body}'\n"
+        "wrk.headers['Content-Type'] = 'application/json'\n"
+    )
+
+
+def get_script(ids: list[str]) -> str:
+    listed = ",".join(f'"{i}"' for i in ids)
+    return (
+        f"ids = {{{listed}}}\nrequest = function()\n"
+        "  return wrk.format('GET', '/backtests/' .. ids[math.random(#ids)])\nend\n"
+    )
+
+
+def parse_wrk(out: str) -> dict[str, Any]:
+    def ms(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.MULTILINE))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": ms(latency["50"]),
+        "p90_ms": ms(latency["90"]),
+        "p99_ms": ms(latency["99"]),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def one_client(url: str, n: int) -> dict[str, Any]:
+    timings = []
+    for _ in range(n):
+        started = time.perf_counter()
+        post_json(url, BODY)
+        timings.append((time.perf_counter() - started) * 1000)
+    return summarize(timings[20:])
+
+
+def summarize(timings: list[float]) -> dict[str, Any]:
+    ordered = sorted(timings)
+    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)  # noqa: E731
+    return {
+        "n": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 3),
+        "p90_ms": pick(0.9),
+        "p99_ms": pick(0.99),
+        "mean_ms": round(statistics.mean(ordered), 3),
+    }
+
+
+def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def get_json(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer")
+
+
+def wait_event(pubsub: Any, job_id: str, type_: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.5)
+        event = json.loads(message["data"]) if message else {}
+        if event.get("job_id") == job_id and event["type"] == type_:
+            return
+    raise TimeoutError(f"no {type_} for {job_id}")
+
+
+def machine() -> dict[str, Any]:
+    import os
+    import platform
+
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
