@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["cli.backtest", "cli.service"]
+COMMAND_MODULES = ["cli.backtest", "cli.service", "cli.data"]
 
 
 def build_parser() -> argparse.ArgumentParser:

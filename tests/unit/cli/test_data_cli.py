@@ -1,0 +1,60 @@
+"""`nautilus-bt data ...` on the embedded SQLite database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli.main import main
+from workers.settings import get_settings
+
+GOOG = "tests/data/GOOG.csv"
+
+
+@pytest.fixture(autouse=True)
+def embedded(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAUTILUS_VAR_DIR", str(tmp_path))
+    for name in ("DATABASE_URL", "REDIS_URL", "FRED_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_list_and_validate(capsys):
+    code, out, _ = run(capsys, "data", "import", GOOG, "--symbol", "GOOG")
+    assert code == 0 and json.loads(out)["inserted"] == 2148
+    code, out, _ = run(capsys, "data", "symbols")
+    assert out.split()[:4] == ["GOOG", "1d", "XNYS", "2148"]
+    code, out, _ = run(
+        capsys, "data", "validate", "GOOG", "--start", "2012-01-01", "--end", "2012-12-31"
+    )
+    assert code == 0 and json.loads(out)["validation_summary"]["ready_for_backtest"] is True
+    code, out, _ = run(
+        capsys, "data", "validate", "GOOG", "--start", "2013-01-01", "--end", "2013-12-31"
+    )
+    assert code == 1 and json.loads(out)["symbol_details"]["GOOG"]["missing_periods"]
+
+
+def test_bad_file_is_refused_with_reasons_and_exit_1(capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Open,High,Low,Close,Volume\n2024-01-02,1,2,1,2,5\nnope,1,2,1,2,5\n")
+    code, out, err = run(capsys, "data", "import", str(bad), "--symbol", "BAD")
+    assert code == 1 and "nothing was written" in err
+    assert json.loads(out)["rejections"]["reasons"] == {"unparseable_time": 1}
+    code, out, _ = run(capsys, "data", "symbols")
+    assert "BAD" not in out
+
+
+def test_missing_provider_key_is_exit_2_with_the_variable(capsys):
+    code, _, err = run(
+        capsys, "data", "fetch", "fred", "GDP", "--start", "2024-01-01", "--end", "2024-03-31"
+    )
+    assert code == 2 and "FRED_API_KEY" in err
