@@ -39,7 +39,7 @@ class SweepRules(NamedTuple):
     whole_shares: bool = False
 
 
-def _score(bars, params, benchmark, rules: SweepRules, strategy: Strategy, dtype) -> dict:
+def _score(bars, params, benchmark, rules: SweepRules, strategy: Strategy, dtype, extra) -> dict:
     account, path = run_lanes(
         bars,
         params,
@@ -69,24 +69,36 @@ def _score(bars, params, benchmark, rules: SweepRules, strategy: Strategy, dtype
             account.gross_loss > 0, account.gross_profit / account.gross_loss, jnp.nan
         ),
     )
+    if extra is not None:
+        scores.update(extra(path.equity))
     return scores
 
 
 @functools.partial(
-    jax.jit, static_argnames=("strategy", "fill", "whole_shares", "per_symbol", "dtype")
+    jax.jit, static_argnames=("strategy", "fill", "whole_shares", "per_symbol", "dtype", "extra")
 )
 def _score_chunk(
-    bars, params, benchmark, rules_dynamic, *, strategy, fill, whole_shares, per_symbol, dtype
+    bars,
+    params,
+    benchmark,
+    rules_dynamic,
+    *,
+    strategy,
+    fill,
+    whole_shares,
+    per_symbol,
+    dtype,
+    extra=None,
 ):
     rules = SweepRules(*rules_dynamic, fill=fill, whole_shares=whole_shares)
     if not per_symbol:
-        return _score(bars, params, benchmark, rules, strategy, dtype)
+        return _score(bars, params, benchmark, rules, strategy, dtype, extra)
     columns = Bars(1, 1, 1, 1, 1, None)
 
     def one_symbol(column_bars):
         fields = ("open", "high", "low", "close", "valid")
         single = column_bars._replace(**{f: getattr(column_bars, f)[:, None] for f in fields})
-        return _score(single, params, None, rules, strategy, dtype)
+        return _score(single, params, None, rules, strategy, dtype, extra)
 
     return jax.vmap(one_symbol, in_axes=(columns,), out_axes=1)(bars)
 
@@ -116,6 +128,7 @@ def sweep(
     memory_budget: int | None = None,
     dtype=None,
     progress: Callable[[int, int], None] | None = None,
+    extra: Callable[[jnp.ndarray], dict[str, jnp.ndarray]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Score every set in ``params`` (encoded, ``(P,)`` each); ``(P,)`` or ``(P, S)`` arrays.
 
@@ -123,6 +136,8 @@ def sweep(
     ``progress(done, total)`` is called after each chunk and may raise to cancel.
     ``memory_budget`` defaults to ``accel.device.memory_budget()``; accounts are simulated in
     ``dtype`` (default ``accel.device.compute_dtype()``), signals in the bars' dtype.
+    ``extra(equity)`` maps the ``(T, P)`` equity paths to more ``(P, ...)`` scores inside the
+    kernel; it is a static argument of the compiled chunk, so it must hash by value.
     """
     n_sets = len(params["_sets"])
     n_bars, n_symbols = bars.close.shape
@@ -151,6 +166,7 @@ def sweep(
             whole_shares=rules.whole_shares,
             per_symbol=per_symbol,
             dtype=dtype,
+            extra=extra,
         )
         kept = min(size, n_sets - start)
         parts.append({k: np.asarray(v)[:kept] for k, v in scores.items()})
