@@ -46,10 +46,11 @@ def apply(document: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, An
 
 
 def section_patches(
-    full: Mapping[str, Any], without: Mapping[str, Mapping[str, Any]]
+    full: Mapping[str, Any], pairs: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]]
 ) -> dict[str, dict[str, Any]]:
-    """For each section, the patch from ``full`` to the document rendered without it."""
-    return {section: diff(full, lighter) for section, lighter in without.items()}
+    """Per section, the patch that removes it: the difference between a rendering with the
+    section and one without it (``pairs[section] = (with, without)``)."""
+    return {section: diff(with_, without) for section, (with_, without) in pairs.items()}
 
 
 def select_sections(

@@ -99,7 +99,6 @@ def complete(ctx: TaskContext, lease: Lease, kind: str, result: Any) -> str:
     """Store the result and mark the job completed in one transaction (only with the lease)."""
     summary = result.summary()
     document = result.document()
-    lighter = {flag: result.document(**{flag: False}) for flag in SECTIONS}
     with transaction(ctx.sessions) as session:
         if not jobs.finish(
             session, lease.job_id, lease.lease_id, jobs.COMPLETED, **_final(summary)
@@ -109,7 +108,7 @@ def complete(ctx: TaskContext, lease: Lease, kind: str, result: Any) -> str:
             session,
             lease.job_id,
             document=document,
-            sections=section_patches(document, lighter),
+            sections=section_patches(document, renderings(result, document)),
             digest=result.input_digest,
             dataset_version=result.market.version or None,
         )
@@ -117,6 +116,21 @@ def complete(ctx: TaskContext, lease: Lease, kind: str, result: Any) -> str:
     data = {"status": jobs.COMPLETED, "results": f"/backtests/{lease.job_id}/results", **summary}
     publish(ctx, events.BACKTEST_COMPLETE, lease.job_id, kind, data)
     return jobs.COMPLETED
+
+
+def renderings(
+    result: Any, full: dict[str, Any]
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Per optional section, a rendering with it and one without it, otherwise alike.
+
+    Sections are rendered independently, so each pair differs by that section alone; the
+    pairs avoid re-rendering the costly full document once per section.
+    """
+    off = dict.fromkeys(SECTIONS, False)
+    base = result.document(**off)
+    pairs = {flag: (result.document(**(off | {flag: True})), base) for flag in SECTIONS[1:]}
+    pairs[SECTIONS[0]] = (full, result.document(**{SECTIONS[0]: False}))
+    return pairs
 
 
 def fail(

@@ -25,7 +25,7 @@ def test_diff_then_apply_gives_the_lighter_document():
 
 
 def test_select_combines_sections_and_leaves_the_stored_document_alone():
-    patches = section_patches(FULL, WITHOUT)
+    patches = section_patches(FULL, {k: (FULL, v) for k, v in WITHOUT.items()})
     chosen = select_sections(
         FULL,
         patches,
@@ -36,5 +36,16 @@ def test_select_combines_sections_and_leaves_the_stored_document_alone():
 
 
 def test_everything_included_is_the_full_document():
-    patches = section_patches(FULL, WITHOUT)
+    patches = section_patches(FULL, {k: (FULL, v) for k, v in WITHOUT.items()})
     assert select_sections(FULL, patches, dict.fromkeys(WITHOUT, True)) == FULL
+
+
+def test_patches_from_independent_renderings_apply_to_the_full_document():
+    base = {"summary": 1}
+    with_trades, with_positions = base | {"trades": [1]}, base | {"positions": [2]}
+    full = base | {"trades": [1], "positions": [2]}
+    patches = section_patches(
+        full, {"include_trades": (with_trades, base), "include_positions": (with_positions, base)}
+    )
+    assert select_sections(full, patches, {"include_trades": False}) == base | {"positions": [2]}
+    assert select_sections(full, patches, {"include_positions": False}) == base | {"trades": [1]}
