@@ -22,12 +22,6 @@ from tests.unit.engine import kernel_cases as kc
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SEEDS = st.integers(0, 2**32 - 1)
 
-GLOBAL_OFFSET_BUG = (
-    "indicators._offset centres every series on its nanmax over ALL bars (later ones "
-    "included) before the cumulative sums, so SMA/std/RSI values at t change in their last "
-    "bits with bars after t; where averages tie (a constant window) that decides the signal"
-)
-
 
 def _paths_equal(a, b, upto: int) -> None:
     for name in ("equity", "cash", "shares"):
@@ -96,8 +90,8 @@ def _closes(values) -> Market:
     return Market(stamps, ("A",), close, close, close, close, np.ones_like(close))
 
 
-@pytest.mark.xfail(strict=True, reason=GLOBAL_OFFSET_BUG)
 def test_moving_average_at_t_ignores_later_bars():
+    """Regression: prices were once centred on their max over all bars, later ones included."""
     closes = [18.01, 11.99, 11.99, 11.99, 11.99]
     short = bars_for(_closes(closes), np.float64).close
     longer = bars_for(_closes([*closes, 30.0]), np.float64).close
@@ -108,10 +102,10 @@ def test_moving_average_at_t_ignores_later_bars():
     )
 
 
-@pytest.mark.xfail(strict=True, reason=GLOBAL_OFFSET_BUG)
 def test_crossover_at_t_ignores_later_bars():
+    """Regression: equal averages once 'crossed' depending on a later bar's price."""
     # Bars 1-4 repeat 11.99 (e.g. missing bars filled): SMA(1) == SMA(2) from bar 2, no cross.
-    # Appending one bar at 30.0 makes the engine go long at bar 2.
+    # Appending one bar at 30.0 once made the engine go long at bar 2.
     strategy = get_strategy("sma_crossover")
     params = [strategy.resolve({"fast_period": 1, "slow_period": 2})]
     closes = [18.01, 11.99, 11.99, 11.99, 11.99]
