@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run demo test test-unit test-integration lint format bench clean
+.PHONY: help install run demo test test-unit test-integration lint format bench bench-api clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ format: $(STAMP)  ## apply ruff's formatting and safe fixes
 
 bench: $(STAMP)  ## engine sweep benchmarks (see bench/README.md)
 	$(BIN)/python bench/sweep.py
+
+bench-api: $(STAMP)  ## service figures: submits/s, reads/s, end-to-end latency, a burst (needs wrk)
+	$(BIN)/python bench/api_bench.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis var
