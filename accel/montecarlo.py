@@ -114,13 +114,20 @@ def draw_log_returns(keys, model: Model, horizon: int, method: str, block: int) 
     return draws.reshape(-1, *draws.shape[2:])
 
 
-def chunk_stats(keys, model: Model, book: Book, horizon: int, method: str, block: int):
-    """Path statistics of one chunk of ``len(keys)`` blocks: the whole per-chunk program."""
+def block_keys(seed, stream, first: int | jnp.ndarray, n_blocks: int) -> jnp.ndarray:
+    """Keys of blocks ``first ..``: block i's key is ``fold_in(fold_in(key(seed), stream), i)``."""
+    root = jax.random.fold_in(jax.random.key(seed), stream)
+    return jax.vmap(lambda i: jax.random.fold_in(root, i))(first + jnp.arange(n_blocks))
+
+
+def chunk_stats(seed, stream, first, model: Model, book: Book, n_blocks, horizon, method, block):
+    """Path statistics of blocks ``first .. first + n_blocks - 1``: one chunk's whole program."""
+    keys = block_keys(seed, stream, first, n_blocks)
     log_returns = draw_log_returns(keys, model, horizon, method, block)
     return path_stats(book_values(log_returns, book), book.start_value)
 
 
-_chunk_stats = jax.jit(chunk_stats, static_argnames=("horizon", "method", "block"))
+_chunk_stats = jax.jit(chunk_stats, static_argnames=("n_blocks", "horizon", "method", "block"))
 
 
 def chunk_blocks(n_paths: int, horizon: int, n_assets: int, itemsize: int, budget: int) -> int:
@@ -130,12 +137,6 @@ def chunk_blocks(n_paths: int, horizon: int, n_assets: int, itemsize: int, budge
     blocks = -(-n_paths // BLOCK)
     chunks = -(-blocks // fit)
     return -(-blocks // chunks)
-
-
-def block_keys(seed: int, stream: int, n_blocks: int) -> jnp.ndarray:
-    """The key of every block: ``fold_in(fold_in(key(seed), stream), block)``."""
-    root = jax.random.fold_in(jax.random.key(seed), stream)
-    return jax.vmap(lambda i: jax.random.fold_in(root, i))(jnp.arange(n_blocks))
 
 
 def simulate(
@@ -150,25 +151,27 @@ def simulate(
     block: int = 1,
     budget: int,
 ) -> PathStats:
-    """Per-path statistics of ``n_paths`` paths, in memory chunks; results stay on the device.
+    """Per-path statistics of whole blocks covering ``n_paths`` paths, in memory chunks.
 
-    ``stream`` separates independent runs under one seed (e.g. one per stress scenario).
-    Every chunk has the same shape (the last is padded with extra blocks and trimmed), so a
-    run compiles once per (chunk, horizon, assets, method).
+    The result holds ``ceil(n_paths / BLOCK) * BLOCK`` paths or a little more (chunks are
+    even); ``summarize`` takes the first ``n_paths``. Results stay on the device. ``stream``
+    separates independent runs under one seed (e.g. one per stress scenario). Every chunk has
+    the same shape, so a run compiles once per (chunk, horizon, assets, method).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    n_assets = book.exposures.shape[0]
     itemsize = np.dtype(book.exposures.dtype).itemsize
-    per_chunk = chunk_blocks(n_paths, horizon, n_assets, itemsize, budget)
+    per_chunk = chunk_blocks(n_paths, horizon, book.exposures.shape[0], itemsize, budget)
     n_blocks = -(-n_paths // BLOCK)
     n_chunks = -(-n_blocks // per_chunk)
-    keys = block_keys(seed, stream, n_chunks * per_chunk)
+    seed, stream = jnp.uint32(seed), jnp.uint32(stream)
     parts = [
-        _chunk_stats(keys[i * per_chunk : (i + 1) * per_chunk], model, book, horizon, method, block)
+        _chunk_stats(seed, stream, i * per_chunk, model, book, per_chunk, horizon, method, block)
         for i in range(n_chunks)
     ]
-    return PathStats(*(jnp.concatenate(field)[:n_paths] for field in zip(*parts, strict=True)))
+    if n_chunks == 1:
+        return parts[0]
+    return PathStats(*(jnp.concatenate(field) for field in zip(*parts, strict=True)))
 
 
 class Summary(NamedTuple):
@@ -200,10 +203,13 @@ def tail_mean(sorted_values, tail: float) -> jnp.ndarray:
     return jnp.mean(sorted_values[:k])
 
 
-def summarize(stats: PathStats, quantiles: tuple, tails: tuple, bins: int) -> Summary:
-    """Reduce per-path results to a ``Summary``; ``quantiles`` and ``tails`` are probabilities."""
-    final = jnp.sort(stats.final_return)
-    drawdown = jnp.sort(stats.max_drawdown)
+def summarize(stats: PathStats, n_paths: int, quantiles: tuple, tails: tuple, bins: int) -> Summary:
+    """Reduce the first ``n_paths`` per-path results to a ``Summary``.
+
+    ``quantiles`` and ``tails`` are probabilities.
+    """
+    final = jnp.sort(stats.final_return[:n_paths])
+    drawdown = jnp.sort(stats.max_drawdown[:n_paths])
     counts, edges = jnp.histogram(final, bins=bins)
     return Summary(
         mean_return=jnp.mean(final),
@@ -218,5 +224,5 @@ def summarize(stats: PathStats, quantiles: tuple, tails: tuple, bins: int) -> Su
     )
 
 
-summarize_jit = jax.jit(summarize, static_argnames=("quantiles", "tails", "bins"))
+summarize_jit = jax.jit(summarize, static_argnames=("n_paths", "quantiles", "tails", "bins"))
 """``summarize`` compiled once per (paths, quantiles, tails, bins)."""

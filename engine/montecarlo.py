@@ -236,7 +236,9 @@ def monte_carlo(
         budget=budget or accel.device.memory_budget(),
     )
     quantiles = tuple(p / 100 for p in PERCENTILES)
-    summary = kernel.summarize_jit(stats, quantiles, TAILS, HISTOGRAM_BINS)
+    summary = kernel.summarize_jit(
+        stats, request.monte_carlo_iterations, quantiles, TAILS, HISTOGRAM_BINS
+    )
     return {
         "method": request.method,
         "basis": basis,

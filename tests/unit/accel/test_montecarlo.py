@@ -46,7 +46,7 @@ def test_var_and_cvar_of_a_lognormal_book_match_the_closed_form():
     """One asset under GBM: R = exp(X) - 1 with X ~ N(H m, H s^2), so both have closed forms."""
     m, s, n = 3e-4, 0.02, 64 * mc.BLOCK
     stats = _run(_model(m, s**2), _book([1e6]), n=n)
-    summary = mc.summarize_jit(stats, (0.5,), (0.05, 0.01), 20)
+    summary = mc.summarize_jit(stats, n, (0.5,), (0.05, 0.01), 20)
     mu, sd = H * m, s * math.sqrt(H)
     for i, tail in enumerate((0.05, 0.01)):
         z = Z.inv_cdf(tail)
@@ -123,7 +123,7 @@ def test_summarize_matches_numpy_and_the_metrics_cvar_convention():
     stats = mc.PathStats(
         jnp.asarray(rng.normal(0, 0.1, 999)), jnp.asarray(-rng.gamma(2, 0.05, 999))
     )
-    s = mc.summarize_jit(stats, (0.01, 0.5, 0.9), (0.05, 0.01), 10)
+    s = mc.summarize_jit(stats, 999, (0.01, 0.5, 0.9), (0.05, 0.01), 10)
     final = np.asarray(stats.final_return)
     assert np.allclose(s.return_quantiles, np.quantile(final, [0.01, 0.5, 0.9]))
     assert np.allclose(s.drawdown_quantiles, np.quantile(stats.max_drawdown, [0.01, 0.5, 0.9]))
@@ -150,9 +150,11 @@ def test_chunking_by_memory_does_not_change_the_numbers():
     tiny_budget = mc.VALUES_PER_PATH_STEP_ASSET * 8 * H * mc.BLOCK  # one block per chunk
     chunked = _run(model, book, n=n, budget=tiny_budget)
     assert mc.chunk_blocks(n, H, 1, 8, tiny_budget) == 1
-    assert whole.final_return.shape == (n,)
+    assert whole.final_return.shape == chunked.final_return.shape == (4 * mc.BLOCK,)
     assert np.array_equal(whole.final_return, chunked.final_return)
     assert np.array_equal(whole.max_drawdown, chunked.max_drawdown)
+    short = mc.summarize_jit(whole, n, (0.5,), (0.05,), 4)
+    assert int(short.histogram_counts.sum()) == n  # the padding paths are left out
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -170,7 +172,7 @@ def test_kernel_outputs_are_finite_with_shapes_and_dtypes_and_compile_once(metho
             assert x.shape == (P,) and x.dtype == dtype
             assert bool(jnp.all(jnp.isfinite(x)))
         assert bool(jnp.all(stats.max_drawdown <= 0))
-    summary = mc.summarize_jit(first, (0.5,), (0.05,), 8)
+    summary = mc.summarize_jit(first, P, (0.5,), (0.05,), 8)
     assert summary.var.dtype == dtype and np.isfinite(np.asarray(summary.cvar)).all()
 
 
