@@ -149,11 +149,10 @@ def load_bars(
 
 
 _COPY_OUT = """COPY (
-    SELECT (array_position(%(symbols)s::text[], symbol) - 1)::int4, ts, open, high, low, close,
-           volume
-    FROM bars
-    WHERE frequency = %(frequency)s AND symbol = ANY(%(symbols)s::text[])
-      AND ts >= %(start)s AND ts <= %(end)s
+    SELECT (k.idx - 1)::int4, b.ts, b.open, b.high, b.low, b.close, b.volume
+    FROM bars b JOIN unnest(%(symbols)s::text[]) WITH ORDINALITY AS k(symbol, idx)
+        ON b.symbol = k.symbol
+    WHERE b.frequency = %(frequency)s AND b.ts >= %(start)s AND b.ts <= %(end)s
 ) TO STDOUT (FORMAT binary)"""
 
 
