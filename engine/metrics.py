@@ -176,18 +176,21 @@ METRIC_KEYS: tuple[str, ...] = (
     "total_return", "annual_return", "volatility", "sharpe_ratio", "sortino_ratio",
     "max_drawdown", "calmar_ratio", "var_95", "cvar_95",
 )  # fmt: skip
+TAIL_KEYS: tuple[str, ...] = ("var_95", "cvar_95")
 BENCHMARK_KEYS: tuple[str, ...] = (
     "beta", "alpha", "correlation", "benchmark_total_return", "benchmark_volatility",
     "benchmark_sharpe", "excess_return", "tracking_error", "information_ratio",
 )  # fmt: skip
 
 
-def _core_metrics(equity: Array, returns: Array, ppy: Any, rf: Any, xp: Any) -> dict[str, Array]:
+def _core_metrics(
+    equity: Array, returns: Array, ppy: Any, rf: Any, xp: Any, tail_risk: bool
+) -> dict[str, Array]:
     """Metrics that need only the equity curve (see ``performance_metrics``)."""
     excess = returns - rf
     annual = _annual_return(equity, ppy, xp)
     max_dd = xp.min(drawdown_series(equity, xp), axis=-1)
-    var, cvar = _tail_risk(returns, xp)
+    var, cvar = _tail_risk(returns, xp) if tail_risk else (None, None)
     return {
         "total_return": equity[..., -1] / equity[..., 0] - 1.0,
         "annual_return": annual,
@@ -230,6 +233,7 @@ def performance_metrics(
     periods_per_year: float,
     risk_free_rate: float = 0.0,
     xp: Any = np,
+    tail_risk: bool = True,
 ) -> dict[str, Array]:
     """Performance and risk statistics of equity curves ``(..., T)``, optionally vs a benchmark.
 
@@ -238,12 +242,15 @@ def performance_metrics(
     per-period rate ``risk_free_rate / periods_per_year``, subtracted from returns for Sharpe,
     Sortino, alpha and beta. Every value has the broadcast leading shape of the inputs and is a
     fraction; undefined values (zero variance, too few returns, overflow) are NaN.
+    ``tail_risk=False`` leaves out ``var_95`` and ``cvar_95``: they need a partial sort per
+    curve, which XLA's CPU backend does about ten times slower than numpy, so wide sweeps on
+    the CPU ask for them only when they rank by them.
     """
     equity = xp.asarray(equity)
     ppy = periods_per_year
     rf = risk_free_rate / ppy
     lead = equity.shape[:-1]
-    keys = METRIC_KEYS
+    keys = METRIC_KEYS if tail_risk else tuple(k for k in METRIC_KEYS if k not in TAIL_KEYS)
     if benchmark is not None:
         benchmark = xp.asarray(benchmark)
         lead = np.broadcast_shapes(lead, benchmark.shape[:-1])
@@ -252,7 +259,7 @@ def performance_metrics(
         return {key: _nan(lead, xp) for key in keys}
     with np.errstate(all="ignore"):  # numpy only; non-finite results become NaN below
         returns = simple_returns(equity, xp)
-        out = _core_metrics(equity, returns, ppy, rf, xp)
+        out = _core_metrics(equity, returns, ppy, rf, xp, tail_risk)
         if benchmark is not None:
             out |= _benchmark_metrics(returns, benchmark, out["total_return"], ppy, rf, xp)
         return {key: _finite(xp.broadcast_to(out[key], lead), xp) for key in keys}

@@ -39,7 +39,7 @@ class SweepRules(NamedTuple):
     whole_shares: bool = False
 
 
-def _score(bars, params, benchmark, rules: SweepRules, strategy: Strategy, dtype, extra) -> dict:
+def _score(bars, params, benchmark, rules: SweepRules, strategy, dtype, extra, tail_risk) -> dict:
     account, path = run_lanes(
         bars,
         params,
@@ -58,6 +58,7 @@ def _score(bars, params, benchmark, rules: SweepRules, strategy: Strategy, dtype
         periods_per_year=rules.periods_per_year,
         risk_free_rate=rules.risk_free_rate,
         xp=jnp,
+        tail_risk=tail_risk,
     )
     trades = account.wins + account.losses
     scores.update(
@@ -75,7 +76,16 @@ def _score(bars, params, benchmark, rules: SweepRules, strategy: Strategy, dtype
 
 
 @functools.partial(
-    jax.jit, static_argnames=("strategy", "fill", "whole_shares", "per_symbol", "dtype", "extra")
+    jax.jit,
+    static_argnames=(
+        "strategy",
+        "fill",
+        "whole_shares",
+        "per_symbol",
+        "dtype",
+        "extra",
+        "tail_risk",
+    ),
 )
 def _score_chunk(
     bars,
@@ -89,16 +99,17 @@ def _score_chunk(
     per_symbol,
     dtype,
     extra=None,
+    tail_risk=False,
 ):
     rules = SweepRules(*rules_dynamic, fill=fill, whole_shares=whole_shares)
     if not per_symbol:
-        return _score(bars, params, benchmark, rules, strategy, dtype, extra)
+        return _score(bars, params, benchmark, rules, strategy, dtype, extra, tail_risk)
     columns = Bars(1, 1, 1, 1, 1, None)
 
     def one_symbol(column_bars):
         fields = ("open", "high", "low", "close", "valid")
         single = column_bars._replace(**{f: getattr(column_bars, f)[:, None] for f in fields})
-        return _score(single, params, None, rules, strategy, dtype, extra)
+        return _score(single, params, None, rules, strategy, dtype, extra, tail_risk)
 
     return jax.vmap(one_symbol, in_axes=(columns,), out_axes=1)(bars)
 
@@ -129,6 +140,7 @@ def sweep(
     dtype=None,
     progress: Callable[[int, int], None] | None = None,
     extra: Callable[[jnp.ndarray], dict[str, jnp.ndarray]] | None = None,
+    tail_risk: bool = False,
 ) -> dict[str, np.ndarray]:
     """Score every set in ``params`` (encoded, ``(P,)`` each); ``(P,)`` or ``(P, S)`` arrays.
 
@@ -138,6 +150,7 @@ def sweep(
     ``dtype`` (default ``accel.device.compute_dtype()``), signals in the bars' dtype.
     ``extra(equity)`` maps the ``(T, P)`` equity paths to more ``(P, ...)`` scores inside the
     kernel; it is a static argument of the compiled chunk, so it must hash by value.
+    ``tail_risk`` adds ``var_95``/``cvar_95`` (a partial sort per set: slow on XLA's CPU).
     """
     n_sets = len(params["_sets"])
     n_bars, n_symbols = bars.close.shape
@@ -167,9 +180,10 @@ def sweep(
             per_symbol=per_symbol,
             dtype=dtype,
             extra=extra,
+            tail_risk=tail_risk,
         )
         kept = min(size, n_sets - start)
-        parts.append({k: np.asarray(v)[:kept] for k, v in scores.items()})
+        parts.append({k: v[:kept] for k, v in jax.device_get(scores).items()})
         if progress:
             progress(start + kept, n_sets)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -150,6 +150,7 @@ def evaluate_batch(
         dtype=compute_dtype(),
         progress=progress,
         extra=extra if blocks else None,
+        tail_risk=True,
     )
     return [_trial(params, scores, i) for i, params in enumerate(resolved)]
 
