@@ -125,6 +125,12 @@ WITH staged AS (
     SELECT k.symbol, s.ts, s.open, s.high, s.low, s.close, s.volume
     FROM bars_stage s JOIN unnest(%(symbols)s::text[]) WITH ORDINALITY AS k(symbol, idx)
         ON k.idx = s.k
+    WHERE NOT EXISTS (  -- identical rows: skipping them avoids locking and rewriting them
+        SELECT 1 FROM bars o
+        WHERE o.symbol = k.symbol AND o.frequency = %(frequency)s AND o.ts = s.ts
+          AND (o.open, o.high, o.low, o.close, o.volume)
+              = (s.open, s.high, s.low, s.close, s.volume)
+    )
 ), up AS (
     INSERT INTO bars AS b (symbol, frequency, ts, open, high, low, close, volume, source)
     SELECT symbol, %(frequency)s, ts, open, high, low, close, volume, %(source)s FROM staged
