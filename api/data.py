@@ -126,6 +126,32 @@ def import_bars(args: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+@blp.route("/data/providers", methods=["GET"])
+@blp.response(200)
+def providers() -> dict[str, Any]:
+    """The providers bars can be fetched from, and whether each has the key it needs."""
+    settings = service().settings
+    rows = [
+        ("yahoo", "Yahoo Finance", None, True),
+        ("alpha_vantage", "Alpha Vantage", "ALPHAVANTAGE_API_KEY", settings.alphavantage_api_key),
+        ("fred", "FRED", "FRED_API_KEY", settings.fred_api_key),
+    ]
+    items = []
+    for name, title, variable, key in rows:
+        ready = bool(key)
+        note = (
+            "no key needed"
+            if variable is None
+            else ("key configured" if ready else f"missing key: set {variable}")
+        )
+        items.append({"provider": name, "name": title, "configured": ready, "status": note})
+    return {
+        "providers": items,
+        "note": "fetch with `nautilus-bt data fetch PROVIDER SYMBOL`; reachability is only "
+        "known when a fetch runs, and an unreachable provider is reported then",
+    }
+
+
 def _parse_options(args: dict[str, Any]) -> dict[str, Any]:
     return {k: args.get(k) for k in ("symbol", "frequency", "exchange")}
 

@@ -42,3 +42,10 @@ def test_import_refuses_unknown_on_error_policy(client):
 def test_backtest_flag_must_be_boolean(client):
     body = {"proceed_with_data_issues": "yes"}
     refused(client.post("/backtests", json=body), "proceed_with_data_issues")
+
+
+def test_providers_say_which_key_is_missing(client):
+    body = client.get("/data/providers").get_json()
+    status = {p["provider"]: p for p in body["providers"]}
+    assert status["yahoo"]["configured"] is True
+    assert status["fred"]["configured"] is False and "FRED_API_KEY" in status["fred"]["status"]
