@@ -139,6 +139,19 @@ def chunk_blocks(n_paths: int, horizon: int, n_assets: int, itemsize: int, budge
     return -(-blocks // chunks)
 
 
+def _plan(n_paths: int, horizon: int, method: str, book: Book, budget: int) -> tuple[int, int]:
+    """(blocks per chunk, chunks) of a run."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    itemsize = np.dtype(book.exposures.dtype).itemsize
+    per_chunk = chunk_blocks(n_paths, horizon, book.exposures.shape[0], itemsize, budget)
+    return per_chunk, _ceil_div(_ceil_div(n_paths, BLOCK), per_chunk)
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
 def simulate(
     model: Model,
     book: Book,
@@ -158,12 +171,7 @@ def simulate(
     separates independent runs under one seed (e.g. one per stress scenario). Every chunk has
     the same shape, so a run compiles once per (chunk, horizon, assets, method).
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    itemsize = np.dtype(book.exposures.dtype).itemsize
-    per_chunk = chunk_blocks(n_paths, horizon, book.exposures.shape[0], itemsize, budget)
-    n_blocks = -(-n_paths // BLOCK)
-    n_chunks = -(-n_blocks // per_chunk)
+    per_chunk, n_chunks = _plan(n_paths, horizon, method, book, budget)
     seed, stream = jnp.uint32(seed), jnp.uint32(stream)
     parts = [
         _chunk_stats(seed, stream, i * per_chunk, model, book, per_chunk, horizon, method, block)
@@ -226,3 +234,42 @@ def summarize(stats: PathStats, n_paths: int, quantiles: tuple, tails: tuple, bi
 
 summarize_jit = jax.jit(summarize, static_argnames=("n_paths", "quantiles", "tails", "bins"))
 """``summarize`` compiled once per (paths, quantiles, tails, bins)."""
+
+
+def _one_chunk_summary(
+    seed, stream, model, book, n_blocks, horizon, method, block, n_paths, quantiles, tails, bins
+):
+    stats = chunk_stats(seed, stream, 0, model, book, n_blocks, horizon, method, block)
+    return summarize(stats, n_paths, quantiles, tails, bins)
+
+
+_one_chunk_summary_jit = jax.jit(_one_chunk_summary, static_argnums=tuple(range(4, 12)))
+
+
+def simulate_summary(
+    model: Model,
+    book: Book,
+    *,
+    n_paths: int,
+    horizon: int,
+    method: str,
+    seed: int,
+    stream: int = 0,
+    block: int = 1,
+    budget: int,
+    quantiles: tuple,
+    tails: tuple,
+    bins: int,
+) -> Summary:
+    """``summarize(simulate(...))``: one compiled program when the run fits one chunk.
+
+    A single program saves a dispatch and keeps the paths in one fusion-friendly graph, which
+    is what small runs on an accelerator spend their time on.
+    """
+    per_chunk, n_chunks = _plan(n_paths, horizon, method, book, budget)
+    if n_chunks > 1:
+        run = dict(horizon=horizon, method=method, seed=seed, stream=stream, block=block)
+        stats = simulate(model, book, n_paths=n_paths, budget=budget, **run)
+        return summarize_jit(stats, n_paths, quantiles, tails, bins)
+    static = (per_chunk, horizon, method, block, n_paths, quantiles, tails, bins)
+    return _one_chunk_summary_jit(jnp.uint32(seed), jnp.uint32(stream), model, book, *static)

@@ -52,13 +52,24 @@ def inputs(n_assets: int, dtype):
 
 
 def one_run(model, book, n_paths: int, days: int, method: str, budget: int):
+    import jax
+
     from accel import montecarlo as mc
 
-    stats = mc.simulate(
-        model, book, n_paths=n_paths, horizon=days, method=method, seed=1, block=5, budget=budget
+    summary = mc.simulate_summary(
+        model,
+        book,
+        n_paths=n_paths,
+        horizon=days,
+        method=method,
+        seed=1,
+        block=5,
+        budget=budget,
+        quantiles=(0.01, 0.05, 0.5, 0.95, 0.99),
+        tails=(0.05, 0.01),
+        bins=50,
     )
-    summary = mc.summarize_jit(stats, n_paths, (0.01, 0.05, 0.5, 0.95, 0.99), (0.05, 0.01), 50)
-    return [np.asarray(x) for x in summary]  # to the host: the timing includes the transfer
+    return jax.device_get(tuple(summary))  # to the host: the timing includes the transfer
 
 
 def measure(n_paths: int, days: int, n_assets: int, method: str, repeat: int) -> dict:

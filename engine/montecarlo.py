@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from sklearn.covariance import LedoitWolf
@@ -202,8 +203,8 @@ def summary_document(summary: kernel.Summary, start_value: float) -> dict:
 
 
 def jax_to_numpy(tree):
-    """Bring a NamedTuple of device arrays to the host, as float64/int64 numpy arrays."""
-    return type(tree)(*(np.asarray(x) for x in tree))
+    """Bring a NamedTuple of device arrays to the host in one batch of copies."""
+    return type(tree)(*jax.device_get(tuple(tree)))
 
 
 def monte_carlo(
@@ -224,7 +225,7 @@ def monte_carlo(
     shocks = np.zeros(n) if shocks is None else shocks
     multipliers = np.ones(n) if multipliers is None else multipliers
     model, kbook, basis = simulation_inputs(request, book, history, shocks, multipliers, dtype)
-    stats = kernel.simulate(
+    summary = kernel.simulate_summary(
         model,
         kbook,
         n_paths=request.monte_carlo_iterations,
@@ -234,10 +235,9 @@ def monte_carlo(
         stream=stream,
         block=request.block_size,
         budget=budget or accel.device.memory_budget(),
-    )
-    quantiles = tuple(p / 100 for p in PERCENTILES)
-    summary = kernel.summarize_jit(
-        stats, request.monte_carlo_iterations, quantiles, TAILS, HISTOGRAM_BINS
+        quantiles=tuple(p / 100 for p in PERCENTILES),
+        tails=TAILS,
+        bins=HISTOGRAM_BINS,
     )
     return {
         "method": request.method,

@@ -157,6 +157,21 @@ def test_chunking_by_memory_does_not_change_the_numbers():
     assert int(short.histogram_counts.sum()) == n  # the padding paths are left out
 
 
+def test_the_fused_summary_equals_simulate_then_summarize_in_one_chunk_or_many():
+    model, book = _model(1e-4, 1e-4), _book([1e5])
+    n, levels = 2 * mc.BLOCK + 5, dict(quantiles=(0.1, 0.9), tails=(0.05,), bins=4)
+    one_block = mc.VALUES_PER_PATH_STEP_ASSET * 8 * H * mc.BLOCK
+    split = _run(model, book, n=n, budget=one_block)
+    expect = mc.summarize_jit(split, n, levels["quantiles"], levels["tails"], levels["bins"])
+    for budget in (BIG, one_block):
+        fused = mc.simulate_summary(
+            model, book, n_paths=n, horizon=H, method="parametric_normal", seed=7, budget=budget,
+            **levels,
+        )  # fmt: skip
+        for got, want in zip(fused, expect, strict=True):
+            assert np.allclose(got, want, rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("method", mc.METHODS)
 def test_kernel_outputs_are_finite_with_shapes_and_dtypes_and_compile_once(method, dtype):
