@@ -1,8 +1,9 @@
 """Writing bars: bulk upserts with counts, all-or-nothing, and series versions kept in step.
 
-PostgreSQL takes the rows through one binary ``COPY`` into a temporary table and one
-``INSERT ... ON CONFLICT DO UPDATE`` that only touches rows whose values differ, returning how
-many were inserted and updated per symbol; the embedded SQLite compares with the stored rows
+On PostgreSQL, series not stored yet are written by one binary ``COPY`` straight into
+``bars``; rows of stored series go through a binary ``COPY`` into a temporary table and one
+``INSERT ... ON CONFLICT DO UPDATE`` that skips identical rows and returns how many were
+inserted and updated per symbol; the embedded SQLite compares with the stored rows
 and upserts the new and changed ones. Either way it all happens in the caller's transaction,
 so a failure leaves nothing half-written. Every series that gained or changed a bar gets a new
 ``version`` (a ULID) in ``bar_series``, which dataset versions of markets are built from.
@@ -11,6 +12,7 @@ so a failure leaves nothing half-written. Every series that gained or changed a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -150,19 +152,65 @@ FROM up GROUP BY symbol
 def _upsert_postgresql(
     session: Session, frame: pd.DataFrame, symbols: list[str], frequency: str, source: str
 ) -> LoadCounts:
-    raw = session.connection().connection.driver_connection
-    index = {s: i + 1 for i, s in enumerate(symbols)}
-    payload = copy_payload(frame["symbol"].map(index).to_numpy(), frame)
+    """New series are COPYed straight into ``bars``; stored ones go through the merge."""
+    stored = set(
+        session.scalars(
+            sa.select(BarSeries.symbol).where(
+                BarSeries.frequency == frequency, BarSeries.symbol.in_(symbols)
+            )
+        )
+    )
     counts = LoadCounts()
+    raw = session.connection().connection.driver_connection
     with raw.cursor() as cur:
-        cur.execute(_STAGE)
-        with cur.copy("COPY bars_stage FROM STDIN (FORMAT binary)") as copy:
-            copy.write(payload)
-        cur.execute(_MERGE, {"symbols": symbols, "frequency": frequency, "source": source})
-        for symbol, inserted, updated in cur.fetchall():
-            counts.inserted[symbol], counts.updated[symbol] = inserted, updated
-        cur.execute("TRUNCATE bars_stage")
+        fresh = frame[~frame["symbol"].isin(stored)]
+        if len(fresh):
+            _copy_new_series(cur, fresh, frequency, source)
+            counts.inserted |= fresh["symbol"].value_counts().to_dict()
+        known = sorted(stored)
+        if known:
+            _merge(cur, frame[frame["symbol"].isin(stored)], known, frequency, source, counts)
     return counts
+
+
+def _copy_new_series(cur: Any, frame: pd.DataFrame, frequency: str, source: str) -> None:
+    """One binary COPY into ``bars``: rows of one symbol share a width, so numpy packs them."""
+    columns = "symbol, frequency, ts, open, high, low, close, volume, source"
+    with cur.copy(f"COPY bars ({columns}) FROM STDIN (FORMAT binary)") as copy:
+        copy.write(COPY_HEADER)
+        for symbol, part in frame.groupby("symbol", sort=True):
+            copy.write(_series_records(str(symbol), frequency, source, part))
+        copy.write(COPY_TRAILER)
+
+
+def _series_records(symbol: str, frequency: str, source: str, part: pd.DataFrame) -> bytes:
+    texts = {"symbol": symbol.encode(), "frequency": frequency.encode(), "source": source.encode()}
+    layout = [("n", ">i2")]
+    for name in ("symbol", "frequency", "ts", *FIELDS, "source"):
+        width = f"S{len(texts[name])}" if name in texts else (">i8" if name == "ts" else ">f8")
+        layout += [(f"{name}_len", ">i4"), (name, width)]
+    records = np.empty(len(part), dtype=np.dtype(layout))
+    records["n"] = 9
+    for name, value in texts.items():
+        records[f"{name}_len"], records[name] = len(value), value
+    records["ts_len"] = 8
+    records["ts"] = part["ts"].to_numpy(dtype="datetime64[ns]").view("int64") // 1000 - PG_EPOCH_US
+    for name in FIELDS:
+        records[f"{name}_len"], records[name] = 8, part[name].to_numpy(dtype=float)
+    return records.tobytes()
+
+
+def _merge(
+    cur: Any, frame: pd.DataFrame, symbols: list[str], frequency: str, source: str, counts
+) -> None:
+    index = {s: i + 1 for i, s in enumerate(symbols)}
+    cur.execute(_STAGE)
+    with cur.copy("COPY bars_stage FROM STDIN (FORMAT binary)") as copy:
+        copy.write(copy_payload(frame["symbol"].map(index).to_numpy(), frame))
+    cur.execute(_MERGE, {"symbols": symbols, "frequency": frequency, "source": source})
+    for symbol, inserted, updated in cur.fetchall():
+        counts.inserted[symbol], counts.updated[symbol] = inserted, updated
+    cur.execute("TRUNCATE bars_stage")
 
 
 def copy_payload(keys: np.ndarray, frame: pd.DataFrame) -> bytes:
