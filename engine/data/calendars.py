@@ -58,7 +58,13 @@ def expected_bars(
     """Stamps of every bar the exchange should have with ``start <= stamp <= end``."""
     if frequency not in BAR_MINUTES:
         raise SpecError.single("frequency", f"unknown frequency {frequency!r}")
-    start, end = _naive(start), _naive(end)
+    return _expected(resolve_exchange(exchange), _naive(start), _naive(end), frequency)
+
+
+@lru_cache(maxsize=256)
+def _expected(
+    exchange: str, start: pd.Timestamp, end: pd.Timestamp, frequency: str
+) -> pd.DatetimeIndex:
     cal = calendar(exchange, start)
     first, last = cal.first_session, cal.last_session
     lo, hi = max(start.normalize(), first), min(end.normalize(), last)
