@@ -124,6 +124,6 @@ class Result(Base):
     job: Mapped[Job] = relationship(back_populates="result")
 
 
-# The bar store's tables live in their own module; importing it here puts them on Base.metadata
-# wherever the models are loaded (Alembic, the schema check).
-from store import bar_models  # noqa: E402, F401
+# The bar store's and the optimization trials' tables live in their own modules; importing them
+# here puts them on Base.metadata wherever the models are loaded (Alembic, the schema check).
+from store import bar_models, trials  # noqa: E402, F401

@@ -17,7 +17,10 @@ from workers.settings import Settings
 
 RUN_BACKTEST = "nautilus.backtest.run"
 RECONCILE = "nautilus.control.reconcile"
-TASK_MODULES = ["tasks.backtest", "tasks.reconcile"]
+PLAN_OPTIMIZATION = "nautilus.optimize.plan"
+SCORE_BATCH = "nautilus.optimize.batch"
+FINISH_OPTIMIZATION = "nautilus.optimize.finish"
+TASK_MODULES = ["tasks.backtest", "tasks.reconcile", "tasks.optimize"]
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -48,7 +51,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_time_limit": settings.task_time_limit_s,
         "task_queues": [Queue(name, routing_key=name) for name in ALL_QUEUES],
         "task_default_queue": CONTROL,
-        "task_routes": {RECONCILE: {"queue": CONTROL}},
+        "task_routes": {
+            RECONCILE: {"queue": CONTROL},
+            PLAN_OPTIMIZATION: {"queue": CONTROL},
+            FINISH_OPTIMIZATION: {"queue": CONTROL},
+        },
         # Flower shows a task from the moment a worker receives it; a "sent" event per submit
         # would double the messages the API publishes (GET /backtests/{id} reports queued jobs).
         "task_send_sent_event": False,

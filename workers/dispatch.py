@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from celery import Celery
 
-from workers.celery_config import RUN_BACKTEST
+from workers.celery_config import PLAN_OPTIMIZATION, RUN_BACKTEST
+from workers.queues import CONTROL
 
-TASK_FOR_KIND = {"backtest": RUN_BACKTEST}
+TASK_FOR_KIND = {"backtest": RUN_BACKTEST, "optimization": PLAN_OPTIMIZATION}
+PLANNED_ON_CONTROL = {"optimization"}  # the plan is bookkeeping; its batches go to the job's queue
 
 
 def send_job(app: Celery, kind: str, job_id: str, queue: str, task_id: str) -> None:
     """Enqueue the task of job ``job_id``; call it only after the job row has committed."""
+    queue = CONTROL if kind in PLANNED_ON_CONTROL else queue
     app.send_task(
         TASK_FOR_KIND[kind],
         args=[job_id],

@@ -27,6 +27,8 @@ BACKTEST_CANCELLED = "backtest_cancelled"
 PARAMETER_OPTIMIZATION = "parameter_optimization"
 STRESS_TEST_RESULT = "stress_test_result"
 LIFECYCLE = frozenset({BACKTEST_START, BACKTEST_COMPLETE, BACKTEST_FAILED, BACKTEST_CANCELLED})
+LIFECYCLE_STAGES = frozenset({"started", "completed", "failed", "cancelled"})
+"""``data.stage`` values that make a PARAMETER_OPTIMIZATION event durable (stream too)."""
 
 
 def channel(job_id: str) -> str:
@@ -57,7 +59,9 @@ class EventPublisher:
         body = json.dumps(event, separators=(",", ":"))
         pipe = self._redis.pipeline(transaction=False)
         pipe.publish(channel(job_id), body)
-        if type_ in LIFECYCLE:
+        if type_ in LIFECYCLE or (
+            type_ == PARAMETER_OPTIMIZATION and data.get("stage") in LIFECYCLE_STAGES
+        ):
             fields = {"type": type_, "job_id": job_id, "event": body}
             pipe.xadd(STREAM, fields, maxlen=self._maxlen, approximate=True)
         pipe.execute()

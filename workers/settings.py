@@ -58,6 +58,9 @@ class Settings:
     provider_timeout_s: float = 10.0
     alphavantage_api_key: str = field(default="", repr=False)
     fred_api_key: str = field(default="", repr=False)
+    optimization_max_sets: int = 100_000
+    optimization_gpu_batch: int = 4096
+    optimization_cpu_batch: int = 1024
 
     @property
     def celery_broker_url(self) -> str:
@@ -115,6 +118,9 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "provider_timeout_s": ("NAUTILUS_PROVIDER_TIMEOUT", float),
     "alphavantage_api_key": ("ALPHAVANTAGE_API_KEY", str),
     "fred_api_key": ("FRED_API_KEY", str),
+    "optimization_max_sets": ("NAUTILUS_OPTIMIZATION_MAX_SETS", int),
+    "optimization_gpu_batch": ("NAUTILUS_OPTIMIZATION_GPU_BATCH", int),
+    "optimization_cpu_batch": ("NAUTILUS_OPTIMIZATION_CPU_BATCH", int),
 }
 
 

@@ -142,3 +142,20 @@ def distinct_windows(fold_list: tuple[Fold, ...]) -> tuple[Window, ...]:
 def selection_window(fold_list: tuple[Fold, ...]) -> Window:
     """The window whose winner is reported as the optimized parameters: the latest training."""
     return fold_list[-1].train
+
+
+def window_names(validation: Validation) -> tuple[str, ...]:
+    """The names of the windows a validation scores, without knowing the number of bars."""
+    if validation.scheme == "none":
+        return ("full",)
+    if validation.scheme == "holdout":
+        return ("in_sample", "out_of_sample")
+    return tuple(
+        f"fold_{i}_{part}" for i in range(1, validation.windows + 1) for part in ("train", "test")
+    )
+
+
+def selection_name(validation: Validation) -> str:
+    """The name of the selection window (see ``selection_window``)."""
+    names = window_names(validation)
+    return names[0] if validation.scheme != "walk_forward" else names[-2]

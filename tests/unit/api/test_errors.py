@@ -64,8 +64,6 @@ def test_results_flags_must_be_booleans(client):
 @pytest.mark.parametrize(
     ("method", "path", "issue"),
     [
-        ("post", "/optimization/parameters", "issue 5"),
-        ("get", "/optimization/opt_1", "issue 5"),
         ("post", "/stress-test", "issue 6"),
     ],
 )

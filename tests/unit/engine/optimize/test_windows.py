@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from engine.errors import DataError
 from engine.optimize.evaluate import evaluate_batch
-from engine.optimize.windows import Validation, distinct_windows, folds, selection_window
+from engine.optimize.windows import (
+    Validation,
+    distinct_windows,
+    folds,
+    selection_name,
+    selection_window,
+    window_names,
+)
 from engine.spec import parse_spec
 from tests.unit.engine.optimize.markets import SETS, spec_payload, synthetic
 from tests.unit.engine.optimize.test_evaluate import WINDOW
@@ -81,3 +88,13 @@ def test_scores_on_a_window_ignore_every_later_bar():
     before = evaluate_batch(spec, market, SETS, WINDOW, blocks=4)
     after = evaluate_batch(spec, altered, SETS, WINDOW, blocks=4)
     assert before == after
+
+
+@pytest.mark.parametrize(
+    "validation",
+    [Validation("none"), Validation("holdout"), Validation("walk_forward", 0.3, 3, False)],
+)
+def test_window_names_are_known_before_the_bars(validation):
+    fold_list = folds(validation, 1000)
+    assert sorted(window_names(validation)) == sorted(w.name for w in distinct_windows(fold_list))
+    assert selection_name(validation) == selection_window(fold_list).name

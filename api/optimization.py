@@ -1,0 +1,202 @@
+"""``/optimization``: submit a parameter optimization, follow it, page its trials, map them.
+
+``optimization_id`` is the job id, ``opt_<ULID>``. The job runs as a Celery chord (see
+``tasks/optimize.py``); every view reads PostgreSQL, never the broker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import INCLUDE, Schema, fields, validate
+
+from api.context import service
+from api.errors import ErrorSchema, fail
+from api.optimization_documents import status_document, submitted, trials_page
+from api.optimization_submit import KIND, submit_optimization
+from store import jobs, trials
+from store.db import transaction
+from store.models import Job
+from store.results import get_result
+from workers.events import PARAMETER_OPTIMIZATION
+from workers.settings import get_settings
+
+blp = Blueprint("optimization", __name__, description="Parameter optimization jobs")
+ERRORS = {"schema": ErrorSchema}
+EXTRA_SORTS = ("index", "score", "final_equity", "orders", "trades", "win_rate", "profit_factor")
+
+
+class OptimizationRequestSchema(Schema):
+    """The request body; ``engine.optimize.parse_optimization_request`` validates it."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    backtest_id = fields.String(metadata={"example": "bt_01JD0X3V4S9M2C7QK3Y1T8F6ZP"})
+    base_spec = fields.Dict(metadata={"description": "an inline POST /backtests body"})
+    parameter_ranges = fields.Dict(
+        required=True,
+        metadata={"example": {"fast_period": [5, 10, 20], "slow_period": {"min": 30, "max": 90,
+                                                                          "step": 30}}},
+    )  # fmt: skip
+    optimization_target = fields.String(metadata={"example": "sharpe_ratio"})
+    max_iterations = fields.Integer(metadata={"example": 100})
+    use_parallel = fields.Boolean()
+    method = fields.String(metadata={"example": "grid", "enum": ["grid", "random", "bayesian"]})
+    seed = fields.Integer()
+    round_size = fields.Integer()
+    constraints = fields.List(fields.String(), metadata={"example": ["fast_period < slow_period"]})
+    validation = fields.Dict(metadata={"example": {"scheme": "holdout",
+                                                   "out_of_sample_fraction": 0.3}})  # fmt: skip
+
+
+def _sortable() -> list[str]:
+    from engine.metrics import BENCHMARK_KEYS, METRIC_KEYS
+
+    return [*EXTRA_SORTS, *METRIC_KEYS, *BENCHMARK_KEYS]
+
+
+class TrialsArgsSchema(Schema):
+    window = fields.String(metadata={"description": "a validation window; default: selection"})
+    sort = fields.String(load_default="score", validate=validate.OneOf(_sortable()))
+    order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(
+        load_default=50, validate=validate.Range(min=1, max=get_settings().max_page_size)
+    )
+
+
+class HeatmapArgsSchema(Schema):
+    x = fields.String(metadata={"description": "a searched parameter; default: the first"})
+    y = fields.String(metadata={"description": "another one; default: the second"})
+    window = fields.String(metadata={"description": "a validation window; default: selection"})
+
+
+@blp.route("/optimization/parameters", methods=["POST"])
+@blp.doc(requestBody={"content": {"application/json": {"schema": OptimizationRequestSchema}}})
+@blp.response(202)
+@blp.alt_response(400, **ERRORS)
+@blp.alt_response(409, **ERRORS)
+@blp.alt_response(422, **ERRORS)
+def optimize_parameters() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Start a parameter optimization (202: it runs asynchronously as a chord of batches)."""
+    payload = request.get_json(silent=True, force=True)
+    if not isinstance(payload, dict):
+        fail(400, "the request body must be a JSON object", {"body": ["expected a JSON object"]})
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        fail(400, "Idempotency-Key must be 1 to 200 characters", {"Idempotency-Key": ["length"]})
+    ctx = service()
+    submission = submit_optimization(ctx, payload, key)
+    with transaction(ctx.sessions) as session:
+        mean = jobs.job_stats(session, KIND).mean_run_seconds
+    headers = {"Location": f"/optimization/{submission.job.id}"}
+    if not submission.created:
+        headers["Idempotent-Replayed"] = "true"
+    return submitted(submission.job, mean), 202, headers
+
+
+@blp.route("/optimization/<string:optimization_id>", methods=["GET"])
+@blp.response(200)
+@blp.alt_response(404, **ERRORS)
+def get_optimization(optimization_id: str) -> dict[str, Any]:
+    """Status, progress and (once completed, or cancelled with best-so-far) the results."""
+    with transaction(service().sessions) as session:
+        job = found(jobs.get_job(session, optimization_id), optimization_id)
+        progress = trials.progress(session, optimization_id)
+        result = get_result(session, optimization_id)
+        return status_document(job, progress, result)
+
+
+@blp.route("/optimization/<string:optimization_id>/trials", methods=["GET"])
+@blp.arguments(TrialsArgsSchema, location="query")
+@blp.response(200)
+@blp.alt_response(404, **ERRORS)
+@blp.alt_response(422, **ERRORS)
+def list_trials(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
+    """Scored trials, one page at a time, sorted by the target score or any metric."""
+    with transaction(service().sessions) as session:
+        job = found(jobs.get_job(session, optimization_id), optimization_id)
+        window = window_of(job, args.get("window"))
+        items, total = trials.page_trials(
+            session,
+            optimization_id,
+            window=window,
+            sort=args["sort"],
+            descending=args["order"] == "desc",
+            page=args["page"],
+            page_size=args["page_size"],
+        )
+    target = job.spec["summary"]["optimization_target"]
+    return trials_page(items, total, args, window, target)
+
+
+@blp.route("/optimization/<string:optimization_id>/heatmap", methods=["GET"])
+@blp.arguments(HeatmapArgsSchema, location="query")
+@blp.response(200)
+@blp.alt_response(404, **ERRORS)
+@blp.alt_response(422, **ERRORS)
+def get_heatmap(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
+    """The target over two searched parameters (each cell: its best trial)."""
+    from engine.optimize.results import heatmap
+    from engine.optimize.targets import Target
+
+    with transaction(service().sessions) as session:
+        job = found(jobs.get_job(session, optimization_id), optimization_id)
+        scored = trials.all_trials(session, optimization_id)
+    info = job.spec["summary"]
+    x, y = axes(info["parameters"], args.get("x"), args.get("y"))
+    target = Target(info["optimization_target"], info["direction"], _transform(info))
+    return heatmap(scored, target, x, y, window_of(job, args.get("window")))
+
+
+@blp.route("/optimization/<string:optimization_id>/cancel", methods=["POST"])
+@blp.response(202)
+@blp.alt_response(404, **ERRORS)
+@blp.alt_response(409, **ERRORS)
+def cancel_optimization(optimization_id: str) -> dict[str, Any]:
+    """Cancel: pending batches are skipped and the job ends cancelled with its best so far."""
+    ctx = service()
+    with transaction(ctx.sessions) as session:
+        status, changed = jobs.request_cancel(session, optimization_id)
+        job = found(jobs.get_job(session, optimization_id), optimization_id)
+    if not changed and status != jobs.CANCELLING:
+        fail(409, f"optimization {optimization_id} is already {status}")
+    if changed and status == jobs.CANCELLED:
+        ctx.publish(PARAMETER_OPTIMIZATION, job.id, job.kind, {"stage": "cancelled"})
+    return {"optimization_id": job.id, "status": job.status}
+
+
+def found(job: Job | None, optimization_id: str) -> Job:
+    if job is None or job.kind != KIND:
+        fail(404, f"no optimization with id {optimization_id!r}")
+    return job
+
+
+def window_of(job: Job, asked: str | None) -> str:
+    info = job.spec["summary"]
+    if asked is None:
+        return info["selection_window"]
+    if asked not in info["windows"]:
+        fail(422, f"unknown window {asked!r}", {"window": [f"one of {info['windows']}"]})
+    return asked
+
+
+def axes(names: list[str], x: str | None, y: str | None) -> tuple[str, str]:
+    """The heatmap's two parameters: given, or the first two searched ones."""
+    x = x or names[0]
+    y = y or next((n for n in names if n != x), None)
+    for field, name in (("x", x), ("y", y)):
+        if name not in names:
+            fail(422, f"{field} must be a searched parameter", {field: [f"one of {names}"]})
+    if x == y:
+        fail(422, "x and y must differ", {"y": ["choose a parameter other than x"]})
+    return x, y
+
+
+def _transform(info: dict[str, Any]) -> str:
+    from engine.optimize.targets import DIRECTIONS
+
+    return DIRECTIONS[info["optimization_target"]][1]

@@ -1,0 +1,214 @@
+"""Trials of optimization jobs: one row per parameter set, written once, scored idempotently.
+
+Rows are created by the job's plan (``insert_trials``, ``ON CONFLICT DO NOTHING`` on
+``(job_id, idx)``), then filled by the chord's header tasks (``save_scores``, an UPDATE keyed by
+the same pair), so a redelivered batch rewrites the same numbers and a trial is stored once.
+``score`` is the target metric, oriented so that higher is better, on the selection window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from store.db import dialect_insert
+from store.models import Base, JSONDoc, UTCDateTime, utcnow
+
+INSERT_CHUNK = 2_000
+
+
+class OptimizationTrial(Base):
+    """One parameter set of an optimization job, with its metrics per validation window."""
+
+    __tablename__ = "optimization_trials"
+    __table_args__ = (sa.Index(None, "job_id", "score"),)
+
+    job_id: Mapped[str] = mapped_column(
+        sa.String(40), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    round: Mapped[int] = mapped_column(sa.Integer, default=0)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    searched: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    baseline: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
+    blocks: Mapped[list[Any] | None] = mapped_column(JSONDoc)
+    score: Mapped[float | None] = mapped_column(sa.Float)
+    scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def insert_trials(session: Session, job_id: str, stubs: Sequence[dict[str, Any]], round_: int):
+    """Create the rows of ``stubs`` (``index``, ``params``, ``searched``, ``baseline``) once."""
+    table = OptimizationTrial.__table__
+    rows = [
+        {
+            "job_id": job_id,
+            "idx": s["index"],
+            "round": round_,
+            "params": s["params"],
+            "searched": s.get("searched", True),
+            "baseline": s.get("baseline", False),
+        }
+        for s in stubs
+    ]
+    for start in range(0, len(rows), INSERT_CHUNK):
+        stmt = dialect_insert(session, table).values(rows[start : start + INSERT_CHUNK])
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["job_id", "idx"]))
+
+
+def save_scores(session: Session, job_id: str, trials: Iterable[dict[str, Any]]) -> None:
+    """Store the scores of trials (``index``, ``scores``, ``blocks``, ``score``): an upsert."""
+    table = OptimizationTrial.__table__
+    now = utcnow()
+    values = [
+        {
+            "b_idx": t["index"],
+            "b_scores": t["scores"],
+            "b_blocks": t.get("blocks"),
+            "b_score": t.get("score"),
+        }
+        for t in trials
+    ]
+    if not values:
+        return
+    stmt = (
+        table.update()
+        .where(table.c.job_id == job_id, table.c.idx == sa.bindparam("b_idx"))
+        .values(
+            scores=sa.bindparam("b_scores", type_=JSONDoc),
+            blocks=sa.bindparam("b_blocks", type_=JSONDoc),
+            score=sa.bindparam("b_score"),
+            scored_at=now,
+        )
+    )
+    session.connection().execute(stmt, values)
+
+
+def pending(session: Session, job_id: str) -> list[int]:
+    """Indices of the job's trials that have no scores yet, in order."""
+    stmt = (
+        sa.select(OptimizationTrial.idx)
+        .where(OptimizationTrial.job_id == job_id, OptimizationTrial.scored_at.is_(None))
+        .order_by(OptimizationTrial.idx)
+    )
+    return list(session.scalars(stmt))
+
+
+def stubs_between(session: Session, job_id: str, first: int, last: int) -> list[dict[str, Any]]:
+    """Unscored trials with ``first <= idx < last`` as engine stubs."""
+    t = OptimizationTrial
+    stmt = (
+        sa.select(t.idx, t.params, t.searched, t.baseline)
+        .where(t.job_id == job_id, t.idx >= first, t.idx < last, t.scored_at.is_(None))
+        .order_by(t.idx)
+    )
+    return [
+        {"index": r.idx, "params": r.params, "searched": r.searched, "baseline": r.baseline}
+        for r in session.execute(stmt)
+    ]
+
+
+def all_trials(session: Session, job_id: str, scored_only: bool = True) -> list[dict[str, Any]]:
+    """Every trial of the job as an engine trial dict, in index order."""
+    t = OptimizationTrial
+    stmt = sa.select(t).where(t.job_id == job_id).order_by(t.idx)
+    if scored_only:
+        stmt = stmt.where(t.scored_at.is_not(None))
+    return [as_dict(row) for row in session.scalars(stmt)]
+
+
+def as_dict(row: OptimizationTrial) -> dict[str, Any]:
+    return {
+        "index": row.idx,
+        "round": row.round,
+        "params": row.params,
+        "searched": row.searched,
+        "baseline": row.baseline,
+        "scores": row.scores,
+        "blocks": row.blocks,
+        "score": row.score,
+    }
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int  # searched trials created so far
+    completed: int  # searched trials scored
+    best_index: int | None
+    best_score: float | None  # oriented
+    best_params: dict[str, Any] | None
+    best_scores: dict[str, Any] | None  # metrics per window
+
+
+def progress(session: Session, job_id: str) -> Progress:
+    """Counts of searched trials and the best scored one so far (two small queries)."""
+    t = OptimizationTrial
+    searched = sa.and_(t.job_id == job_id, t.searched.is_(True))
+    total, completed = session.execute(
+        sa.select(sa.func.count(), sa.func.count(t.scored_at)).where(searched)
+    ).one()
+    best = session.execute(
+        sa.select(t.idx, t.score, t.params, t.scores)
+        .where(searched, t.score.is_not(None))
+        .order_by(t.score.desc(), t.idx)
+        .limit(1)
+    ).first()
+    if best is None:
+        return Progress(int(total), int(completed), None, None, None, None)
+    return Progress(int(total), int(completed), best.idx, best.score, best.params, best.scores)
+
+
+def latest_round(session: Session, job_id: str) -> int:
+    """The latest round created (0 for grid and random searches)."""
+    latest = session.scalar(
+        sa.select(sa.func.max(OptimizationTrial.round)).where(OptimizationTrial.job_id == job_id)
+    )
+    return 0 if latest is None else int(latest)
+
+
+def trial_count(session: Session, job_id: str) -> int:
+    return int(
+        session.scalar(sa.select(sa.func.count()).where(OptimizationTrial.job_id == job_id)) or 0
+    )
+
+
+SORT_KEYS = ("index", "score")
+
+
+def page_trials(
+    session: Session,
+    job_id: str,
+    *,
+    window: str,
+    sort: str,
+    descending: bool,
+    page: int,
+    page_size: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of scored trials sorted by ``index``, ``score`` or any metric on ``window``.
+
+    Trials whose sort value is undefined come last either way; ties keep index order.
+    """
+    t = OptimizationTrial
+    where = sa.and_(t.job_id == job_id, t.scored_at.is_not(None))
+    if sort == "index":
+        key: Any = t.idx
+    elif sort == "score":
+        key = t.score
+    else:
+        key = t.scores[window][sort].as_float()
+    ordered = key.desc() if descending else key.asc()
+    stmt = (
+        sa.select(t)
+        .where(where)
+        .order_by(ordered.nulls_last(), t.idx)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    total = int(session.scalar(sa.select(sa.func.count()).where(where)) or 0)
+    return [as_dict(row) for row in session.scalars(stmt)], total

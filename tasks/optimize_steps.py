@@ -1,0 +1,223 @@
+"""The steps the optimization tasks take: load a job, create trials, score a batch, end the job.
+
+Thin glue between the job store and ``engine.optimize``: every number comes from the engine.
+A worker process keeps the last few parsed requests and markets, so the batches of one job that
+land on the same process parse and load once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from store import jobs, trials
+from store.db import transaction
+from store.models import utcnow
+from store.results import save_result
+from tasks.backtest import publish
+from tasks.context import TaskContext
+from tasks.lease import Lease, LeaseKeeper
+from tasks.market import load_market
+from tasks.progress import peak_rss_mb
+from workers import events
+
+KIND = "optimization"
+CACHED_JOBS = 4
+_requests: OrderedDict[str, Any] = OrderedDict()
+_markets: OrderedDict[str, Any] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class Batch:
+    first: int
+    last: int
+
+    def __str__(self) -> str:
+        return f"batch of trials {self.first}-{self.last - 1}"
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What the tasks read from an optimization job's row."""
+
+    id: str
+    status: str
+    lease_id: str | None
+    queue: str
+    attempt: int
+    started_at: datetime | None
+    request: Any  # engine.optimize.OptimizationRequest
+
+
+def _remember(cache: OrderedDict, key: str, make) -> Any:
+    if key not in cache:
+        cache[key] = make()
+        while len(cache) > CACHED_JOBS:
+            cache.popitem(last=False)
+    cache.move_to_end(key)
+    return cache[key]
+
+
+def load_job(ctx: TaskContext, job_id: str) -> JobView:
+    """The job's row and its parsed request (a SpecError if the stored request is invalid)."""
+    from engine.optimize import parse_optimization_request
+
+    with transaction(ctx.sessions) as session:
+        job = jobs.get_job(session, job_id)
+        if job is None:
+            raise LookupError(f"no job {job_id}")
+        payload = job.spec["request"]
+        view = (job.id, job.status, job.lease_id, job.queue, job.attempts, job.started_at)
+    limit = ctx.settings.optimization_max_sets
+    request = _remember(
+        _requests, job_id, lambda: parse_optimization_request(payload, max_grid_size=limit)
+    )
+    return JobView(*view, request=request)
+
+
+def job_market(job: JobView) -> Any:
+    return _remember(_markets, job.id, lambda: load_market(job.request.base_spec))
+
+
+def folds_of(job: JobView) -> Any:
+    from engine.optimize.run import spec_folds
+
+    return spec_folds(job.request, job_market(job))
+
+
+def first_stubs(job: JobView) -> list[dict[str, Any]]:
+    """The trials of round 0: the grid or the random draws, or Bayesian round 0, with the
+    baseline. Deterministic, so a re-plan inserts nothing new. Checks the data and windows."""
+    from engine.optimize.run import next_round, with_baseline
+
+    folds = folds_of(job)  # DataError now rather than in every batch
+    request = job.request
+    if not request.adaptive:
+        return with_baseline(request, request.candidates())
+    window = folds[-1].train.name
+    return with_baseline(request, next_round(request, [], window, 0))
+
+
+def next_stubs(ctx: TaskContext, job: JobView, round_no: int) -> bool:
+    """Create Bayesian round ``round_no + 1`` from the trials scored so far; False when done."""
+    from engine.optimize.run import next_round
+
+    with transaction(ctx.sessions) as session:
+        done = trials.all_trials(session, job.id)
+        first = trials.trial_count(session, job.id)
+    sets = next_round(job.request, done, folds_of(job)[-1].train.name, round_no + 1)
+    if not sets:
+        return False
+    stubs = [
+        {"index": first + i, "params": p, "searched": True, "baseline": False}
+        for i, p in enumerate(sets)
+    ]
+    with transaction(ctx.sessions) as session:
+        trials.insert_trials(session, job.id, stubs, round_no + 1)
+    return True
+
+
+def score_stubs(ctx: TaskContext, lease: Lease, batch: Batch, keeper: LeaseKeeper) -> int:
+    """Score the batch's unscored trials, store them, report progress; the number scored."""
+    from accel.device import device_label
+    from engine.optimize.run import score_sets
+
+    job = load_job(ctx, lease.job_id)
+    with transaction(ctx.sessions) as session:
+        stubs = trials.stubs_between(session, job.id, batch.first, batch.last)
+    if not stubs:
+        return 0
+    folds = folds_of(job)
+    scored = score_sets(job.request, job_market(job), stubs, folds)
+    window = folds[-1].train.name
+    for trial in scored:
+        trial["score"] = oriented(job.request.target, trial, window)
+    with transaction(ctx.sessions) as session:
+        trials.save_scores(session, job.id, scored)
+        progress = trials.progress(session, job.id)
+    report(ctx, keeper, job, progress, window, hardware_used=device_label())
+    return len(scored)
+
+
+def oriented(target: Any, trial: dict[str, Any], window: str) -> float | None:
+    value = float(target.score([trial["scores"][window].get(target.metric)])[0])
+    return value if math.isfinite(value) else None
+
+
+def report(
+    ctx: TaskContext, keeper: LeaseKeeper, job: JobView, progress: Any, window: str, **fields: Any
+) -> None:
+    """Progress on the job row (percentage, message) and a PARAMETER_OPTIMIZATION event."""
+    planned = max(job.request.planned_sets, progress.total, 1)
+    best = _display_best(job, progress, window)
+    message = f"{progress.completed}/{planned} parameter sets scored"
+    keeper.refresh(
+        progress_percentage=round(100.0 * min(progress.completed / planned, 1.0), 2),
+        progress_message=message[:200],
+        memory_usage_mb=round(peak_rss_mb(), 1),
+        **fields,
+    )
+    data = {"stage": "progress", "iterations_completed": progress.completed,
+            "iterations_total": planned, **best}  # fmt: skip
+    publish(ctx, events.PARAMETER_OPTIMIZATION, job.id, KIND, data)
+
+
+def _display_best(job: JobView, progress: Any, window: str) -> dict[str, Any]:
+    from engine.optimize.results import display
+
+    if progress.best_scores is None:
+        return {"best_score": None, "best_parameters": None}
+    metric = job.request.target.metric
+    raw = progress.best_scores.get(window, {}).get(metric)
+    return {"best_score": display(metric, raw), "best_parameters": progress.best_params}
+
+
+def complete(ctx: TaskContext, lease: Lease, job: JobView, status: str) -> str:
+    """Build the result from every scored trial, store it and end the job in ``status``."""
+    from engine.optimize.run import optimization_document
+
+    with transaction(ctx.sessions) as session:
+        scored = trials.all_trials(session, job.id)
+    if not any(t["searched"] for t in scored):
+        return end(ctx, lease, status, {"code": status, "message": "no parameter set was scored"})
+    elapsed = (utcnow() - job.started_at).total_seconds() if job.started_at else 0.0
+    market = job_market(job)
+    document = optimization_document(job.request, scored, folds_of(job), elapsed_s=elapsed)
+    digest = hashlib.sha256(
+        f"{job.request.base_spec.content_hash()}:{market.source}:{market.version}".encode()
+    ).hexdigest()
+    with transaction(ctx.sessions) as session:
+        if not jobs.finish(session, job.id, lease.lease_id, status, **_final(elapsed)):
+            return "lease lost"
+        save_result(session, job.id, document=document, sections={}, digest=digest,
+                    dataset_version=market.version or None)  # fmt: skip
+    summary = document["optimization_summary"]
+    data = {"stage": status, "results": f"/optimization/{job.id}", **summary,
+            "parameters": document["parameters"]["optimized"]}  # fmt: skip
+    publish(ctx, events.PARAMETER_OPTIMIZATION, job.id, KIND, data)
+    return status
+
+
+def _final(elapsed_s: float) -> dict[str, Any]:
+    return {
+        "progress_percentage": 100.0,
+        "progress_message": "completed",
+        "processing_time_ms": round(elapsed_s * 1000.0, 3),
+        "memory_usage_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def end(ctx: TaskContext, lease: Lease, status: str, error: dict[str, Any]) -> str:
+    """End the job in ``status`` (failed or cancelled) without a result, and say so."""
+    values: dict[str, Any] = {"memory_usage_mb": round(peak_rss_mb(), 1)}
+    if status == jobs.FAILED:
+        values["error"] = error
+    with transaction(ctx.sessions) as session:
+        if not jobs.finish(session, lease.job_id, lease.lease_id, status, **values):
+            return "lease lost"
+    publish(ctx, events.PARAMETER_OPTIMIZATION, lease.job_id, KIND, {"stage": status, **error})
+    return status
