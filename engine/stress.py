@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from accel.montecarlo import METHODS
+from engine.data.sources import resolve_source
 from engine.errors import SpecError
 from engine.scenarios import BUILTIN_SCENARIOS, Scenario
 from engine.spec import SYMBOL_PATTERN
@@ -32,7 +33,13 @@ MAX_SCENARIOS = 20
 MAX_PORTFOLIO_SYMBOLS = 500
 MAX_SIMULATED_VALUES = 3_000_000_000
 """Cap on iterations x horizon_days x assets for one Monte Carlo run (about a minute on a CPU)."""
-INLINE_ONLY = ("initial_value", "history_start_date", "history_end_date", "data_seed")
+INLINE_ONLY = (
+    "initial_value",
+    "history_start_date",
+    "history_end_date",
+    "data_sources",
+    "data_seed",
+)
 INLINE_DEFAULTS = {"history_start_date": "2021-01-01", "history_end_date": "2023-12-31"}
 METHOD_OPTIONS = {"degrees_of_freedom": "parametric_t", "block_size": "bootstrap"}
 
@@ -46,6 +53,7 @@ class StressRequest:
     initial_value: float = 100_000.0
     history_start_date: pd.Timestamp | None = None
     history_end_date: pd.Timestamp | None = None
+    data_sources: tuple[str, ...] = ("synthetic",)
     data_seed: int = 42
     scenarios: tuple[Scenario, ...] = ()
     include_monte_carlo: bool = True
@@ -73,6 +81,7 @@ class StressRequest:
             payload.update(portfolio=dict(self.portfolio), initial_value=self.initial_value)
             payload["history_start_date"] = self.history_start_date.strftime("%Y-%m-%d")
             payload["history_end_date"] = self.history_end_date.strftime("%Y-%m-%d")
+            payload["data_sources"] = list(self.data_sources)
             payload["data_seed"] = self.data_seed
         return payload
 
@@ -132,6 +141,7 @@ def _read_fields(check: FieldChecker, inline: bool) -> dict[str, Any]:
         v["initial_value"] = check.number("initial_value", 1.0, 1e13)
         v["history_start_date"] = check.timestamp("history_start_date")
         v["history_end_date"] = check.timestamp("history_end_date")
+        v["data_sources"] = check.strings("data_sources")
         v["data_seed"] = check.integer("data_seed", 0, 2**31 - 1)
     else:
         v["backtest_id"] = _backtest_id(check)
@@ -269,6 +279,11 @@ def _nest(check: FieldChecker, where: str, inner: FieldChecker) -> None:
 def _check_relations(check: FieldChecker, v: dict[str, Any], payload: Mapping) -> None:
     if v.get("history_start_date") is not None and v["history_end_date"] <= v["history_start_date"]:
         check.error("history_end_date", "must be after history_start_date")
+    if "data_sources" in v:
+        try:
+            resolve_source(v["data_sources"])
+        except SpecError as exc:
+            check.merge(exc)
     for option, method in METHOD_OPTIONS.items():
         if option in payload and v["method"] != method:
             check.error(option, f"applies to method {method!r} only: drop it or set method")
