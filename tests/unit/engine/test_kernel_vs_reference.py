@@ -99,32 +99,43 @@ def test_signals_match_reference_other_shapes(strategy_id, shape, seed, data):
     _check_signals(strategy_id, market, _sets(data, strategy_id))
 
 
-def _tiny_market(close, high=None, low=None) -> Market:
-    close = np.asarray(close, dtype=float)[:, None]
-    high = close if high is None else np.asarray(high, dtype=float)[:, None]
-    low = close if low is None else np.asarray(low, dtype=float)[:, None]
+TINY = 8  # tiny markets are padded to this many bars, so each strategy compiles once
+
+
+def _tiny_market(close, bars: int | None = None) -> Market:
+    """One symbol with open = high = low = close; ``bars`` pads with missing bars at the end."""
+    close = np.asarray(close, dtype=float)
+    close = np.concatenate([close, np.full((bars or len(close)) - len(close), np.nan)])[:, None]
     stamps = pd.date_range("2024-01-01", periods=len(close), freq="D").to_numpy()
-    return Market(stamps, ("A",), close, high, low, close, np.ones_like(close))
+    return Market(stamps, ("A",), close, close, close, close, np.ones_like(close))
 
 
-def _single(strategy_id: str, market: Market, **params) -> tuple[np.ndarray, np.ndarray]:
-    """Engine (jitted, as ``run_lanes`` runs it) and reference weights of one symbol."""
+def _expected(strategy_id: str, market: Market, **params) -> np.ndarray:
+    resolved = get_strategy(strategy_id).resolve(params)
+    return ref.reference_weights(strategy_id, _reference_bars(market), resolved)[:, 0]
+
+
+def _single(strategy_id: str, closes, **params) -> tuple[np.ndarray, np.ndarray]:
+    """Engine (jitted, as ``run_lanes`` runs it) and reference weights of one symbol.
+
+    The engine sees the closes padded with missing bars, which cannot change earlier signals.
+    """
     strategy = get_strategy(strategy_id)
     resolved = strategy.resolve(params)
-    engine = kc.engine_signal(strategy, bars_for(market, np.float64), [resolved])
-    expected = ref.reference_weights(strategy_id, _reference_bars(market), resolved)
-    return engine[0, :, 0], expected[:, 0]
+    padded = bars_for(_tiny_market(closes, TINY), np.float64)
+    engine = kc.engine_signal(strategy, padded, [resolved])[0, : len(closes), 0]
+    return engine, _expected(strategy_id, _tiny_market(closes), **params)
 
 
 def test_reference_signals_on_hand_examples():
     """The references themselves, on cases worked out by hand."""
     market = _tiny_market([10, 12, 11, 11.5, 11.4, 11.6])
-    _, expected = _single("breakout", market, window=1, allow_short=True)
+    expected = _expected("breakout", market, window=1, allow_short=True)
     np.testing.assert_array_equal(expected, [0, 1, -1, 1, -1, 1])
-    _, expected = _single("breakout", market, window=2)
+    expected = _expected("breakout", market, window=2)
     np.testing.assert_array_equal(expected, [0, 0, 0, 0, 0, 1])
     # SMA 1/2: fast - slow = c[t] - (c[t-1] + c[t]) / 2 has the sign of the last change.
-    _, expected = _single("sma_crossover", market, fast_period=1, slow_period=2, allow_short=True)
+    expected = _expected("sma_crossover", market, fast_period=1, slow_period=2, allow_short=True)
     np.testing.assert_array_equal(expected, [0, 0, -1, 1, -1, 1])
     # RSI(2): seeded at bar 2 with gains (2, 0) and losses (0, 1), then Wilder's smoothing.
     rsi = ref.wilder_rsi(np.array([10, 12, 11, 11.5, 11.4]), 2)
@@ -133,24 +144,25 @@ def test_reference_signals_on_hand_examples():
     assert np.isnan(ref.wilder_rsi(np.array([10.0, 10, 10, 11]), 2)[2])  # 0 / 0
     np.testing.assert_array_equal(ref.wilder_rsi(np.array([10.0, 10, 11]), 2), [np.nan] * 2 + [100])
     # mean reversion, window 2: z = +-1 whenever the close moves.
-    _, expected = _single("mean_reversion", market, window=2, entry_z=0.5, exit_z=0.5)
+    expected = _expected("mean_reversion", market, window=2, entry_z=0.5, exit_z=0.5)
     np.testing.assert_array_equal(expected, [0, 0, 1, 0, 1, 0])
 
 
 def test_rolling_extreme_spans_exactly_window_bars():
     """Regression: the sparse-table query once spanned window + 1 bars."""
-    x = jnp.asarray(np.array([5.0, 1, 2, 3, 0, 0, 0, 0])[:, None])
-    for window in (1, 2, 3, 4):
-        got = np.asarray(ind.rolling_extreme(x, jnp.array([window]), 1000, jnp.maximum))[0, :, 0]
-        expected = [
-            max(x[t - window + 1 : t + 1, 0]) if t >= window - 1 else np.nan for t in range(8)
-        ]
-        np.testing.assert_array_equal(got, expected, err_msg=f"window {window}")
+    x = np.array([5.0, 1, 2, 3, 0, 4, 0, 6, 2])
+    windows = [1, 2, 3, 4, 5]
+    extreme = jax.jit(ind.rolling_extreme, static_argnums=(2, 3))
+    for op, pick in ((jnp.maximum, max), (jnp.minimum, min)):
+        got = np.asarray(extreme(jnp.asarray(x[:, None]), jnp.array(windows), 1000, op))
+        for lane, n in enumerate(windows):
+            expected = [pick(x[t - n + 1 : t + 1]) if t >= n - 1 else np.nan for t in range(9)]
+            np.testing.assert_array_equal(got[lane, :, 0], expected, err_msg=f"{pick} {n}")
 
 
 def test_breakout_window_one_compares_with_the_previous_bar_only():
     # close 11 at bar 2 is below bar 1's low (12): exit (not below min(10, 12)).
-    engine, expected = _single("breakout", _tiny_market([10, 12, 11, 11.5]), window=1)
+    engine, expected = _single("breakout", [10, 12, 11, 11.5], window=1)
     np.testing.assert_array_equal(expected, [0, 1, 0, 1])
     np.testing.assert_array_equal(engine, expected)
 
@@ -160,7 +172,7 @@ def test_sma_crossover_does_not_fire_on_equal_averages():
     # bars 2-4 repeat the close (missing bars filled): fast == slow == 10.74, no cross.
     engine, expected = _single(
         "sma_crossover",
-        _tiny_market([19.15, 11.27, 10.74, 10.74, 10.74]),
+        [19.15, 11.27, 10.74, 10.74, 10.74],
         fast_period=1,
         slow_period=2,
     )
@@ -172,7 +184,7 @@ def test_rsi_of_unchanged_closes_fires_nothing():
     """Regression: a seed of zero changes once gave an RSI of 1173 under jit."""
     # no change at all over the seed window: RSI(3) is undefined at bar 3 (0 / 0), then 0.
     closes = [54.47, 54.47, 54.47, 54.47, 26.09, 39.72, 26.9, 29.58]
-    engine, expected = _single("rsi", _tiny_market(closes), period=3, allow_short=True)
+    engine, expected = _single("rsi", closes, period=3, allow_short=True)
     np.testing.assert_array_equal(expected, [0, 0, 0, 0, 1, 1, 1, 1])
     np.testing.assert_array_equal(engine, expected)
 
@@ -182,7 +194,7 @@ def test_mean_reversion_does_not_fire_on_a_constant_window():
     # a window of two equal closes has no deviation; entry_z=2 must not trigger.
     engine, expected = _single(
         "mean_reversion",
-        _tiny_market([18.01, 11.99, 11.99, 11.99, 11.99]),
+        [18.01, 11.99, 11.99, 11.99, 11.99],
         window=2,
         entry_z=2.0,
         exit_z=0.5,
@@ -196,7 +208,7 @@ def test_sma_crossover_ignores_a_flat_three_bar_window():
     # up-cross at bar 3; from bar 4 the 3-bar window is flat: SMA(1) == SMA(3) == 32.01.
     engine, expected = _single(
         "sma_crossover",
-        _tiny_market([77.33, 20.42, 32.01, 32.01, 32.01, 32.01]),
+        [77.33, 20.42, 32.01, 32.01, 32.01, 32.01],
         fast_period=1,
         slow_period=3,
     )
@@ -207,7 +219,7 @@ def test_sma_crossover_ignores_a_flat_three_bar_window():
 @pytest.mark.xfail(strict=True, reason=JIT_MEAN_BUG)
 def test_rsi_of_a_flat_three_bar_seed_fires_nothing():
     closes = [58.17, 58.17, 58.17, 58.17, 34.64, 24.3, 96.32]
-    engine, expected = _single("rsi", _tiny_market(closes), period=3, allow_short=True)
+    engine, expected = _single("rsi", closes, period=3, allow_short=True)
     np.testing.assert_array_equal(expected, [0, 0, 0, 0, 1, 1, -1])
     np.testing.assert_array_equal(engine, expected)  # engine: short at bar 3 (RSI 75.4)
 
@@ -217,7 +229,7 @@ def test_mean_reversion_holds_through_a_constant_window():
     # long from bar 1 (z = -1 < -0.5); bars 3-4 repeat 30.68: no z-score, nothing to exit on.
     engine, expected = _single(
         "mean_reversion",
-        _tiny_market([83.19, 52.72, 30.68, 30.68, 30.68]),
+        [83.19, 52.72, 30.68, 30.68, 30.68],
         window=2,
         entry_z=0.5,
         exit_z=0.0,

@@ -6,6 +6,7 @@ A decision at the close of t fills at the close of t (``close``) or at the open 
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
@@ -84,31 +85,35 @@ def test_a_fill_at_the_next_open_sees_that_open():
     assert not np.array_equal(other.shares[fill_bar], path.shares[fill_bar])
 
 
-def _closes(values) -> Market:
-    close = np.asarray(values, dtype=float)[:, None]
+def _closes(values, bars: int = 8) -> Market:
+    """One symbol padded with missing bars to ``bars`` (one compiled shape for all)."""
+    close = np.asarray(values, dtype=float)
+    close = np.concatenate([close, np.full(bars - len(close), np.nan)])[:, None]
     stamps = pd.date_range("2024-01-01", periods=len(close), freq="D").to_numpy()
     return Market(stamps, ("A",), close, close, close, close, np.ones_like(close))
 
 
+FLAT = [18.01, 11.99, 11.99, 11.99, 11.99]  # bars 1-4 repeat 11.99 (missing bars, filled)
+
+
 def test_moving_average_at_t_ignores_later_bars():
     """Regression: prices were once centred on their max over all bars, later ones included."""
-    closes = [18.01, 11.99, 11.99, 11.99, 11.99]
-    short = bars_for(_closes(closes), np.float64).close
-    longer = bars_for(_closes([*closes, 30.0]), np.float64).close
-    window = jnp.array([2])
-    np.testing.assert_array_equal(
-        np.asarray(ind.rolling_mean(longer, window))[:, :5],
-        np.asarray(ind.rolling_mean(short, window)),
-    )
+    mean = jax.jit(ind.rolling_mean)
+    windows = jnp.array([1, 2, 3, 4])
+    short = mean(bars_for(_closes(FLAT), np.float64).close, windows)
+    longer = mean(bars_for(_closes([*FLAT, 30.0]), np.float64).close, windows)
+    np.testing.assert_array_equal(np.asarray(longer)[:, :5], np.asarray(short)[:, :5])
 
 
 def test_crossover_at_t_ignores_later_bars():
-    """Regression: equal averages once 'crossed' depending on a later bar's price."""
-    # Bars 1-4 repeat 11.99 (e.g. missing bars filled): SMA(1) == SMA(2) from bar 2, no cross.
-    # Appending one bar at 30.0 once made the engine go long at bar 2.
+    """Regression: equal averages once 'crossed' depending on a later bar's price.
+
+    SMA(1) == SMA(2) from bar 2, so no cross; a bar at 30.0 after them once made the engine
+    go long at bar 2.
+    """
     strategy = get_strategy("sma_crossover")
     params = [strategy.resolve({"fast_period": 1, "slow_period": 2})]
-    closes = [18.01, 11.99, 11.99, 11.99, 11.99]
-    short = kc.engine_signal(strategy, bars_for(_closes(closes), np.float64), params)
-    longer = kc.engine_signal(strategy, bars_for(_closes([*closes, 30.0]), np.float64), params)
-    np.testing.assert_array_equal(longer[0, :5, 0], short[0, :, 0])
+    short = kc.engine_signal(strategy, bars_for(_closes(FLAT), np.float64), params)
+    longer = kc.engine_signal(strategy, bars_for(_closes([*FLAT, 30.0]), np.float64), params)
+    np.testing.assert_array_equal(longer[0, :5, 0], short[0, :5, 0])
+    np.testing.assert_array_equal(short[0, :5, 0], 0.0)
