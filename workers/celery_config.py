@@ -20,7 +20,8 @@ RECONCILE = "nautilus.control.reconcile"
 PLAN_OPTIMIZATION = "nautilus.optimize.plan"
 SCORE_BATCH = "nautilus.optimize.batch"
 FINISH_OPTIMIZATION = "nautilus.optimize.finish"
-TASK_MODULES = ["tasks.backtest", "tasks.reconcile", "tasks.optimize"]
+RUN_STRESS_TEST = "nautilus.stress.run"
+TASK_MODULES = ["tasks.backtest", "tasks.reconcile", "tasks.optimize", "tasks.stress"]
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from celery import Celery
 
-from workers.celery_config import PLAN_OPTIMIZATION, RUN_BACKTEST
+from workers.celery_config import PLAN_OPTIMIZATION, RUN_BACKTEST, RUN_STRESS_TEST
 from workers.queues import CONTROL
 
-TASK_FOR_KIND = {"backtest": RUN_BACKTEST, "optimization": PLAN_OPTIMIZATION}
+TASK_FOR_KIND = {
+    "backtest": RUN_BACKTEST,
+    "optimization": PLAN_OPTIMIZATION,
+    "stress_test": RUN_STRESS_TEST,
+}
 PLANNED_ON_CONTROL = {"optimization"}  # the plan is bookkeeping; its batches go to the job's queue
 
 

@@ -29,6 +29,8 @@ STRESS_TEST_RESULT = "stress_test_result"
 LIFECYCLE = frozenset({BACKTEST_START, BACKTEST_COMPLETE, BACKTEST_FAILED, BACKTEST_CANCELLED})
 LIFECYCLE_STAGES = frozenset({"started", "completed", "failed", "cancelled"})
 """``data.stage`` values that make a PARAMETER_OPTIMIZATION event durable (stream too)."""
+STAGED = frozenset({PARAMETER_OPTIMIZATION, STRESS_TEST_RESULT})
+"""Event types whose ``data.stage`` says where the job is (the same stages for both)."""
 
 
 def channel(job_id: str) -> str:
@@ -59,9 +61,7 @@ class EventPublisher:
         body = json.dumps(event, separators=(",", ":"))
         pipe = self._redis.pipeline(transaction=False)
         pipe.publish(channel(job_id), body)
-        if type_ in LIFECYCLE or (
-            type_ == PARAMETER_OPTIMIZATION and data.get("stage") in LIFECYCLE_STAGES
-        ):
+        if type_ in LIFECYCLE or (type_ in STAGED and data.get("stage") in LIFECYCLE_STAGES):
             fields = {"type": type_, "job_id": job_id, "event": body}
             pipe.xadd(STREAM, fields, maxlen=self._maxlen, approximate=True)
         pipe.execute()

@@ -61,16 +61,6 @@ def test_results_flags_must_be_booleans(client):
     assert "include_trades" in body["errors"]
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "issue"),
-    [
-        ("post", "/stress-test", "issue 6"),
-    ],
-)
-def test_reserved_routes_say_which_issue_brings_them(client, method, path, issue):
-    assert issue in check(getattr(client, method)(path, json={}), 501)["message"]
-
-
 def test_unknown_route_and_wrong_method(client):
     check(client.get("/nowhere"), 404)
     response = client.delete("/backtests/bt_x")
