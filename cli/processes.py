@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from workers.queues import pool_queues
 from workers.settings import Settings
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, a pre-exec hook that has the kernel SIGTERM the child when we die, so a killed
+    command (or test run) leaves no orphaned worker consuming its queues."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return hook
+
+
+_DIE_WITH_PARENT = _parent_death_signal()
 
 
 class Child:
@@ -28,6 +48,7 @@ class Child:
             stderr=subprocess.STDOUT if out else None,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_DIE_WITH_PARENT,  # noqa: PLW1509 - one libc call, no Python locks
         )
 
     @property

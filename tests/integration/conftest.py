@@ -8,6 +8,7 @@ workers are ``celery worker`` subprocesses started here and stopped by pid.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import time
 import uuid
@@ -26,7 +27,7 @@ from workers.heartbeats import live_workers
 from workers.settings import Settings, load_settings
 
 PG_HOST, PG_PORT, REDIS_PORT = "127.0.0.1", 5432, 6379
-REDIS_DB = 11
+LEASABLE_DBS = range(2, 16)  # Redis database indexes test sessions lease (0 and 1 stay free)
 ROOT = Path(__file__).resolve().parents[2]
 
 # Short timings so the crash and reconciler paths run in seconds, not minutes.
@@ -43,6 +44,19 @@ FAST = {
     "NAUTILUS_LIVE_POOLS_CACHE": "0",
     "LOG_LEVEL": "WARNING",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _teardown_on_sigterm() -> Iterator[None]:
+    """A run stopped with SIGTERM (``timeout``, CI cancel) still stops its workers and releases
+    its Redis databases: pytest tears fixtures down on KeyboardInterrupt."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    yield
+    signal.signal(signal.SIGTERM, previous)
 
 
 def _port_open(port: int) -> bool:
@@ -138,20 +152,56 @@ class Service:
 
 
 @pytest.fixture(scope="session")
-def shared(pg_url, tmp_path_factory) -> Iterator[Service]:
+def redis_dbs() -> Iterator[tuple[int, int]]:
+    """Two Redis database indexes this session owns: one shared, one for private deployments.
+
+    Several test sessions may run on one machine at once (CI jobs, developers): each leases its
+    databases with ``SET NX`` in database 0, so no session flushes another's broker.
+    """
+    require(REDIS_PORT, "Redis")
+    admin = redis.Redis(port=REDIS_PORT, decode_responses=True)
+    token, leased = uuid.uuid4().hex, []
+    for db in LEASABLE_DBS:
+        if admin.set(f"nautilus-it:db:{db}", token, nx=True, ex=3600):
+            leased.append(db)
+        if len(leased) == 2:
+            break
+    if len(leased) < 2:
+        pytest.fail("no free Redis database for this test session (see nautilus-it:db:* in db 0)")
+    yield leased[0], leased[1]
+    for db in leased:
+        if admin.get(f"nautilus-it:db:{db}") == token:
+            admin.delete(f"nautilus-it:db:{db}")
+
+
+@pytest.fixture(scope="session")
+def shared(pg_url, redis_dbs, tmp_path_factory) -> Iterator[Service]:
     """A deployment with one CPU worker (and the reconciler's beat) for the whole session."""
-    service = Service(pg_url, REDIS_DB, tmp_path_factory.mktemp("shared"))
+    service = Service(pg_url, redis_dbs[0], tmp_path_factory.mktemp("shared"))
     service.workers.start(beat=True)
     yield service
     service.close()
 
 
 @pytest.fixture
-def isolated(pg_url, tmp_path) -> Iterator[Service]:
+def deploy(pg_url, redis_dbs, tmp_path) -> Iterator[Callable[..., Service]]:
+    """Builds a deployment on this session's private broker database (one per test)."""
+    built: list[Service] = []
+
+    def build(**overrides: str) -> Service:
+        assert not built, "one private deployment per test"
+        built.append(Service(pg_url, redis_dbs[1], tmp_path, **overrides))
+        return built[0]
+
+    yield build
+    for service in built:
+        service.close()
+
+
+@pytest.fixture
+def isolated(deploy) -> Service:
     """A deployment on its own broker and no worker yet: the test starts and kills its own."""
-    service = Service(pg_url, REDIS_DB + 1, tmp_path)
-    yield service
-    service.close()
+    return deploy()
 
 
 @pytest.fixture(scope="session")

@@ -81,23 +81,20 @@ CRASH = {
 }
 
 
-def test_worker_killed_mid_job_completes_exactly_once(pg_url, tmp_path, make_spec, wait_for):
-    service = Service(pg_url, 13, tmp_path, **CRASH)
-    try:
-        doomed = service.workers.start()
-        job_id = service.submit(make_spec())["execution_id"]
-        wait_for(job_id, lambda r: r["status"] == "running")
-        os.killpg(doomed.pid, signal.SIGKILL)  # the whole worker: main process and its child
-        doomed.process.wait()
+def test_worker_killed_mid_job_completes_exactly_once(deploy, make_spec, wait_for):
+    service = deploy(**CRASH)
+    doomed = service.workers.start()
+    job_id = service.submit(make_spec())["execution_id"]
+    wait_for(job_id, lambda r: r["status"] == "running")
+    os.killpg(doomed.pid, signal.SIGKILL)  # the whole worker: main process and its child
+    doomed.process.wait()
 
-        service.workers.start(beat=True)  # a survivor, running the reconciler
-        row = wait_for(job_id, lambda r: r["status"] == "completed", timeout=90)
-        assert row["attempts"] == 2
-        time.sleep(11)  # past the visibility timeout: the first message comes back ...
-        drained(service)  # ... and is consumed, finding the job already completed
-        assert_completed_once(service, job_id)
-    finally:
-        service.close()
+    service.workers.start(beat=True)  # a survivor, running the reconciler
+    row = wait_for(job_id, lambda r: r["status"] == "completed", timeout=90)
+    assert row["attempts"] == 2
+    time.sleep(11)  # past the visibility timeout: the first message comes back ...
+    drained(service)  # ... and is consumed, finding the job already completed
+    assert_completed_once(service, job_id)
 
 
 def assert_completed_once(service: Service, job_id: str) -> None:

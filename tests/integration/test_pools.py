@@ -6,39 +6,27 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import Service
-
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_gpu_pool_takes_big_work_while_alive_and_cpu_takes_over(
-    pg_url, tmp_path, make_spec, wait_for
-):
-    service = Service(pg_url, 14, tmp_path, NAUTILUS_GPU_MIN_CELLS="1000")
-    try:
-        gpu = service.workers.start(pool="gpu")
-        created = service.submit(make_spec())
-        assert created["queue"] == "backtest.gpu" and created["hardware_acceleration_enabled"]
-        row = wait_for(created["execution_id"], lambda r: r["status"] == "completed")
-        assert row["worker"].startswith(gpu.name) and row["hardware_used"]
+def test_gpu_pool_takes_big_work_while_alive_and_cpu_takes_over(deploy, make_spec, wait_for):
+    service = deploy(NAUTILUS_GPU_MIN_CELLS="1000")
+    gpu = service.workers.start(pool="gpu")
+    created = service.submit(make_spec())
+    assert created["queue"] == "backtest.gpu" and created["hardware_acceleration_enabled"]
+    row = wait_for(created["execution_id"], lambda r: r["status"] == "completed")
+    assert row["worker"].startswith(gpu.name) and row["hardware_used"]
 
-        health = service.api.get("/health").get_json()
-        (worker,) = health["workers"]["gpu"]
-        assert worker["devices"] == ["gpu:0"] and worker["queues"] == [
-            "backtest.gpu",
-            "montecarlo.gpu",
-            "optimize.gpu",
-        ]
-        assert worker["detected"]["device"] == row["hardware_used"]  # what the child's JAX saw
-        assert health["hardware_optimization"]["gpu_workers_alive"] == 1
+    health = service.api.get("/health").get_json()
+    (worker,) = health["workers"]["gpu"]
+    assert worker["devices"] == ["gpu:0"]
+    assert worker["queues"] == ["backtest.gpu", "montecarlo.gpu", "optimize.gpu"]
+    assert worker["detected"]["device"] == row["hardware_used"]  # what the child's JAX saw
+    assert health["hardware_optimization"]["gpu_workers_alive"] == 1
 
-        small = service.submit(
-            make_spec(symbols=["SPY"], benchmark_symbol=None, end_date="2024-01-31T00:00:00Z")
-        )
-        assert small["queue"] == "backtest.cpu"  # below the threshold: the CPU pool
+    small = make_spec(symbols=["SPY"], benchmark_symbol=None, end_date="2024-01-31T00:00:00Z")
+    assert service.submit(small)["queue"] == "backtest.cpu"  # below the threshold: CPU pool
 
-        gpu.stop()  # a graceful stop takes its heartbeat with it
-        fallback = service.submit(make_spec())
-        assert fallback["queue"] == "backtest.cpu" and not fallback["hardware_acceleration_enabled"]
-    finally:
-        service.close()
+    gpu.stop()  # a graceful stop takes its heartbeat with it
+    fallback = service.submit(make_spec())
+    assert fallback["queue"] == "backtest.cpu" and not fallback["hardware_acceleration_enabled"]
