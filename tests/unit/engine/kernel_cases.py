@@ -107,18 +107,24 @@ def _z(low: float, high: float):
     return st.floats(low, high, allow_nan=False, allow_infinity=False)
 
 
+def _window(low: int, typical: int):
+    """Mostly windows that fit the history; now and then any up to the schema's 1000."""
+    return st.one_of(*[st.integers(low, typical)] * 3, st.integers(low, 1000))
+
+
 @st.composite
 def param_set(draw, strategy_id: str, safe: bool = True) -> dict[str, Any]:
-    """One valid parameter set. ``safe`` keeps windows that a constant run could fill out."""
+    """One valid parameter set. ``safe`` keeps windows that a constant run could fill out
+    and RSI levels off 0 and 100."""
     shorts = st.booleans()
     if strategy_id == "sma_crossover":
-        slow = draw(st.integers(3 if safe else 2, 60))
-        fast = draw(st.integers(1, slow - 1))
+        slow = draw(_window(3 if safe else 2, 60))
+        fast = draw(st.integers(1, min(slow - 1, 60)) | st.integers(1, slow - 1))
         p = {"fast_period": fast, "slow_period": slow, "allow_short": draw(shorts)}
     elif strategy_id == "mean_reversion":
-        entry = draw(_z(0.0, 3.0))
+        entry = draw(_z(0.0, 3.0) | _z(0.0, 10.0))
         p = {
-            "window": draw(st.integers(3 if safe else 2, 40)),
+            "window": draw(_window(3 if safe else 2, 40)),
             "entry_z": entry,
             "exit_z": draw(_z(0.0, entry)),
             "allow_short": draw(shorts),
@@ -126,19 +132,19 @@ def param_set(draw, strategy_id: str, safe: bool = True) -> dict[str, Any]:
     elif strategy_id == "rsi":
         lower = draw(_z(1.0, 60.0) if safe else _z(0.0, 60.0))
         p = {
-            "period": draw(st.integers(2, 30)),
+            "period": draw(_window(2, 30)),
             "lower": lower,
             "upper": draw(_z(lower + 1.0, 99.0) if safe else _z(lower + 1.0, 100.0)),
             "allow_short": draw(shorts),
         }
     elif strategy_id == "breakout":
-        p = {"window": draw(st.integers(1, 40)), "allow_short": draw(shorts)}
+        p = {"window": draw(_window(1, 40)), "allow_short": draw(shorts)}
     elif strategy_id == "momentum_factor":
         p = {
-            "lookback_period": draw(st.integers(1, 40)),
-            "momentum_threshold": draw(_z(-0.2, 0.2)),
+            "lookback_period": draw(_window(1, 40)),
+            "momentum_threshold": draw(_z(-0.2, 0.2) | _z(-1.0, 10.0)),
             "rebalance_frequency": draw(st.sampled_from(("daily", "weekly", "monthly"))),
-            "top_k": draw(st.integers(1, 5)),
+            "top_k": draw(st.integers(1, 5) | st.integers(1, 5000)),
         }
     else:
         p = {}
