@@ -1,8 +1,8 @@
 """Reading bars: every requested symbol's bars in one query, as arrays for the engine.
 
-On PostgreSQL the query runs as a binary ``COPY ... TO STDOUT`` whose rows have a fixed width
-(symbol index, time, five float8), so numpy reads them with one ``frombuffer`` instead of
-building a Python object per value. The dataset version of what was read is a hash of each
+On PostgreSQL the query returns one row per symbol whose columns are ``array_send`` blobs
+(binary arrays of times and prices), which numpy reads in place: no Python object or protocol
+message per bar. The dataset version of what was read is a hash of each
 series' version (from ``bar_series``, read in the same snapshot), the frequency and the window:
 it changes whenever any of those series' bars changes.
 """
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.data.quality import SymbolBars
 from engine.market import FIELDS, Market
 from store.bar_models import Bar, BarSeries
-from store.bars import COPY_HEADER, PG_EPOCH_US, STAGE_DTYPE
+from store.bars import PG_EPOCH_US
 
 SOURCE = "database"
 
@@ -148,26 +148,53 @@ def load_bars(
     return StoredBars(symbols, column, stamps, values, frequency, version)
 
 
-_COPY_OUT = """COPY (
-    SELECT (k.idx - 1)::int4, b.ts, b.open, b.high, b.low, b.close, b.volume
-    FROM bars b JOIN unnest(%(symbols)s::text[]) WITH ORDINALITY AS k(symbol, idx)
-        ON b.symbol = k.symbol
-    WHERE b.frequency = %(frequency)s AND b.ts >= %(start)s AND b.ts <= %(end)s
-) TO STDOUT (FORMAT binary)"""
+_PACKED = """
+SELECT (k.idx - 1)::int4, array_send(array_agg(b.ts)), array_send(array_agg(b.open)),
+       array_send(array_agg(b.high)), array_send(array_agg(b.low)),
+       array_send(array_agg(b.close)), array_send(array_agg(b.volume))
+FROM bars b JOIN unnest(%(symbols)s::text[]) WITH ORDINALITY AS k(symbol, idx)
+    ON b.symbol = k.symbol
+WHERE b.frequency = %(frequency)s AND b.ts >= %(start)s AND b.ts <= %(end)s
+GROUP BY k.idx
+"""
+_ARRAY_HEADER = 20  # array_send of a 1-D array without NULLs: ndim, flags, oid, size, lbound
+_INT8 = np.dtype([("len", ">i4"), ("value", ">i8")])
+_FLOAT8 = np.dtype([("len", ">i4"), ("value", ">f8")])
 
 
 def _read_postgresql(session, symbols, frequency, start, end):
+    """One row per symbol, each column an ``array_send`` blob that numpy reads in place.
+
+    The aggregates of one group see its rows in the same order, so the arrays line up; the
+    caller sorts by time. Packing avoids one protocol message (and Python call) per bar.
+    """
     raw = session.connection().connection.driver_connection
     params = {"symbols": list(symbols), "frequency": frequency, "start": start, "end": end}
-    chunks = []
-    with raw.cursor() as cur, cur.copy(_COPY_OUT, params) as copy:
-        chunks.extend(bytes(block) for block in copy)
-    data = b"".join(chunks)
-    body = data[len(COPY_HEADER) : len(data) - 2]
-    records = np.frombuffer(body, dtype=STAGE_DTYPE)
-    stamps = ((records["ts"].astype(np.int64) + PG_EPOCH_US) * 1000).view("datetime64[ns]")
-    values = {f: records[f].astype(np.float64) for f in FIELDS}
-    return records["k"].astype(np.int64), stamps, values
+    with raw.cursor(binary=True) as cur:
+        cur.execute(_PACKED, params)
+        rows = cur.fetchall()
+    if not rows:
+        return np.empty(0, np.int64), np.empty(0, "datetime64[ns]"), _empty_values()
+    column = np.concatenate([np.full(_count(r[1]), r[0], dtype=np.int64) for r in rows])
+    micros = np.concatenate([_unpack(r[1], _INT8) for r in rows]).astype(np.int64)
+    stamps = ((micros + PG_EPOCH_US) * 1000).view("datetime64[ns]")
+    values = {
+        f: np.concatenate([_unpack(r[i + 2], _FLOAT8) for r in rows]).astype(np.float64)
+        for i, f in enumerate(FIELDS)
+    }
+    return column, stamps, values
+
+
+def _unpack(blob: bytes, dtype: np.dtype) -> np.ndarray:
+    return np.frombuffer(blob, dtype=dtype, offset=_ARRAY_HEADER)["value"]
+
+
+def _count(blob: bytes) -> int:
+    return (len(blob) - _ARRAY_HEADER) // _INT8.itemsize
+
+
+def _empty_values() -> dict[str, np.ndarray]:
+    return {f: np.empty(0, np.float64) for f in FIELDS}
 
 
 def _read_portable(session, symbols, frequency, start, end):
