@@ -176,9 +176,13 @@ def redis_dbs() -> Iterator[tuple[int, int]]:
 
 @pytest.fixture(scope="session")
 def shared(pg_url, redis_dbs, tmp_path_factory) -> Iterator[Service]:
-    """A deployment with one CPU worker (and the reconciler's beat) for the whole session."""
+    """A deployment with one CPU worker for the whole session.
+
+    It runs no reconciler: private deployments share its database, and a reconciler here would
+    re-enqueue their stale jobs onto this broker (a test that needs one starts it privately).
+    """
     service = Service(pg_url, redis_dbs[0], tmp_path_factory.mktemp("shared"))
-    service.workers.start(beat=True)
+    service.workers.start()
     yield service
     service.close()
 
