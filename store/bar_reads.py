@@ -141,8 +141,8 @@ def load_bars(
         column, stamps, values = _read_postgresql(session, symbols, frequency, *bounds)
     else:
         column, stamps, values = _read_portable(session, symbols, frequency, *bounds)
-    order = np.lexsort((stamps, column))
-    if not (np.diff(order) == 1).all():
+    if not _sorted(column, stamps):
+        order = np.lexsort((stamps, column))
         column, stamps = column[order], stamps[order]
         values = {k: v[order] for k, v in values.items()}
     return StoredBars(symbols, column, stamps, values, frequency, version)
@@ -172,7 +172,7 @@ def _read_postgresql(session, symbols, frequency, start, end):
     params = {"symbols": list(symbols), "frequency": frequency, "start": start, "end": end}
     with raw.cursor(binary=True) as cur:
         cur.execute(_PACKED, params)
-        rows = cur.fetchall()
+        rows = sorted(cur.fetchall(), key=lambda row: row[0])
     if not rows:
         return np.empty(0, np.int64), np.empty(0, "datetime64[ns]"), _empty_values()
     column = np.concatenate([np.full(_count(r[1]), r[0], dtype=np.int64) for r in rows])
@@ -183,6 +183,12 @@ def _read_postgresql(session, symbols, frequency, start, end):
         for i, f in enumerate(FIELDS)
     }
     return column, stamps, values
+
+
+def _sorted(column: np.ndarray, stamps: np.ndarray) -> bool:
+    """Whether rows are in (column, time) order already (an O(n) check, no sort)."""
+    step, ticks = np.diff(column), np.diff(stamps.view(np.int64))
+    return bool(np.all((step > 0) | ((step == 0) & (ticks >= 0))))
 
 
 def _unpack(blob: bytes, dtype: np.dtype) -> np.ndarray:

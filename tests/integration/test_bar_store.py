@@ -132,3 +132,18 @@ def test_unknown_exchange_is_refused_before_writing(sessions):
     with pytest.raises(SpecError, match="XNYZ"):
         import_parsed(sessions, parse_file(GOOG, symbol=symbol), frequency="1d", exchange="XNYZ")
     assert count_bars(sessions, symbol) == 0
+
+
+def test_many_symbols_come_back_in_request_order_and_time_order(sessions):
+    a, b = name(), name()
+    rows = [(s, d, p) for d, p in (("2024-01-03", 3), ("2024-01-02", 2)) for s in (b, a)]
+    text = "Symbol,Date,Open,High,Low,Close,Volume\n" + "".join(
+        f"{s},{d},{p},{p},{p},{p + (s == b)},1\n" for s, d, p in rows
+    )
+    import_parsed(sessions, parse_csv(text.encode()), frequency="1d")
+    with snapshot(sessions) as session:
+        market = load_bars(session, *window([a, b])).to_market()
+        lone = load_bars(session, *window([b])).symbol_bars(b, "XNYS")
+    assert market.symbols == (a, b)
+    assert market.close.tolist() == [[2.0, 3.0], [3.0, 4.0]]
+    assert str(lone.timestamps[0])[:10] == "2024-01-02" and lone.close.tolist() == [3.0, 4.0]
