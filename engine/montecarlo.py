@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from sklearn.covariance import LedoitWolf
@@ -176,9 +175,8 @@ def _pct(x) -> float:
     return float(100.0 * x)
 
 
-def summary_document(summary: kernel.Summary, start_value: float) -> dict:
+def summary_document(s: kernel.Summary, start_value: float) -> dict:
     """A kernel ``Summary`` in the seed's units: percent of the start value, amounts in money."""
-    s = jax_to_numpy(summary)
     levels = [f"p{p}" for p in PERCENTILES]
     doc = {
         "mean_return": _pct(s.mean_return),
@@ -200,11 +198,6 @@ def summary_document(summary: kernel.Summary, start_value: float) -> dict:
         doc[f"var_{level}_amount"] = float(var * start_value)
         doc[f"cvar_{level}_amount"] = float(cvar * start_value)
     return doc
-
-
-def jax_to_numpy(tree):
-    """Bring a NamedTuple of device arrays to the host in one batch of copies."""
-    return type(tree)(*jax.device_get(tuple(tree)))
 
 
 def monte_carlo(
