@@ -62,7 +62,7 @@ def create_backtest() -> tuple[dict[str, Any], int, dict[str, str]]:
 @blp.alt_response(404, **ERRORS)
 def get_backtest(execution_id: str) -> Job:
     """Status and progress of a backtest job."""
-    with transaction(service().sessions) as session:
+    with service().reads() as session:
         return found(jobs.get_job(session, execution_id), execution_id)
 
 
@@ -73,7 +73,7 @@ def get_backtest(execution_id: str) -> Job:
 @blp.alt_response(409, **ERRORS)
 def get_results(args: dict[str, bool], execution_id: str) -> dict[str, Any]:
     """The result document of a completed backtest, with optional sections left out."""
-    with transaction(service().sessions) as session:
+    with service().reads() as session:
         job = found(jobs.get_job(session, execution_id), execution_id)
         if job.status != jobs.COMPLETED:
             fail(409, f"backtest {execution_id} is {job.status}; results exist once completed")
@@ -109,7 +109,7 @@ def cancel_backtest(execution_id: str) -> Job:
 def query_backtests(args: dict[str, Any]) -> dict[str, Any]:
     """Backtests matching filters, sorted and paginated."""
     query = job_query(args)
-    with transaction(service().sessions) as session:
+    with service().reads() as session:
         items, total = search_jobs(session, query)
     pages = ceil(total / query.page_size) if total else 0
     return {

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import jobs
-from store.db import make_engine, make_session_factory, transaction
+from store.db import make_engine, make_read_session_factory, make_session_factory
 from workers.events import EventPublisher
 from workers.heartbeats import live_pools
 from workers.redis_client import make_redis
@@ -48,6 +48,7 @@ class ServiceContext:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
+        self.reads: sessionmaker[Session] = make_read_session_factory(self.engine)
         self.redis: redis.Redis = make_redis(settings)
         self.celery = celery
         self.events = EventPublisher(self.redis, settings.events_stream_maxlen)
@@ -75,7 +76,7 @@ class ServiceContext:
             return set()
 
     def _job_stats(self) -> jobs.JobStats:
-        with transaction(self.sessions) as session:
+        with self.reads() as session:
             return jobs.job_stats(session)
 
 

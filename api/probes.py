@@ -12,7 +12,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import ServiceContext
 from store import jobs
-from store.db import transaction
 from workers.heartbeats import live_workers
 from workers.queues import ALL_QUEUES, POOLS
 
@@ -76,7 +75,7 @@ def queue_depths(ctx: ServiceContext) -> dict[str, int | None]:
 
 def job_stats(ctx: ServiceContext) -> jobs.JobStats | None:
     try:
-        with transaction(ctx.sessions) as session:
+        with ctx.reads() as session:
             return jobs.job_stats(session)
     except SQLAlchemyError:
         return None

@@ -26,6 +26,14 @@ def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def make_read_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
+    """Sessions for reads that need no transaction: on PostgreSQL they run in autocommit, one
+    round trip per query instead of BEGIN, query, COMMIT (SQLite keeps its own locking)."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return sessionmaker(engine, expire_on_commit=False)
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any error."""
