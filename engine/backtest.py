@@ -10,15 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.device import compute_dtype, device_label, signal_dtype
-from accel.kernel import Costs
 from engine.errors import DataError
 from engine.market import Market
 from engine.metrics import performance_metrics
-from engine.portfolio import limits_for
 from engine.report import results_document
 from engine.simulation import bars_for, execution_prices, run_lanes
 from engine.spec import BacktestSpec
 from engine.strategies import get_strategy
+from engine.sweep import rules_for
 from engine.trades import Fill, RoundTrip, fills_from_positions, round_trips
 
 Progress = Callable[[float, str], None]
@@ -96,33 +95,24 @@ def run_backtest(
     report(0.1, "data ready")
     strategy = get_strategy(spec.strategy_id)
     bars = bars_for(traded, signal_dtype())
-    costs = Costs(spec.commission_rate, spec.slippage_basis_points / 1e4, spec.fee_per_order)
-    limits = limits_for(
-        traded.symbols,
-        spec.max_position_size,
-        spec.max_portfolio_leverage,
-        spec.risk_limits,
-        spec.sectors,
-    )
+    rules = rules_for(spec, traded.symbols)
     report(0.2, "simulating")
     _, path = run_lanes(
         bars,
         strategy.encode([spec.strategy_parameters]),
-        costs,
-        spec.initial_capital,
-        limits,
+        rules.costs,
+        rules.initial_cash,
+        rules.limits,
         strategy=strategy,
-        fill=spec.fill,
-        whole_shares=not spec.fractional_shares,
+        fill=rules.fill,
+        whole_shares=rules.whole_shares,
         record=True,
         dtype=compute_dtype(),
     )
     report(0.8, "scoring")
     shares = np.asarray(path.shares[:, 0], dtype=np.float64)
     execute = np.asarray(execution_prices(bars, spec.fill).execute, dtype=np.float64)
-    fills = fills_from_positions(
-        shares, execute, traded.symbols, costs.commission, costs.slippage, costs.fee
-    )
+    fills = fills_from_positions(shares, execute, traded.symbols, *rules.costs)
     closed, still_open = round_trips(fills)
     equity = np.asarray(path.equity[:, 0], dtype=np.float64)
     metrics = performance_metrics(

@@ -8,8 +8,8 @@ shape, so a sweep compiles once and runs within a bounded footprint.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -18,9 +18,12 @@ import numpy as np
 import accel.device
 from accel.kernel import Costs
 from engine.metrics import performance_metrics
-from engine.portfolio import Limits
+from engine.portfolio import Limits, limits_for
 from engine.simulation import run_lanes
 from engine.strategies import Bars, Strategy
+
+if TYPE_CHECKING:
+    from engine.spec import BacktestSpec
 
 VALUES_PER_LANE_BAR = 24
 """Rough number of array values one (parameter set, symbol, bar) needs in the pipeline."""
@@ -37,6 +40,25 @@ class SweepRules(NamedTuple):
     risk_free_rate: float
     fill: str = "next_open"
     whole_shares: bool = False
+
+
+def rules_for(spec: BacktestSpec, symbols: Sequence[str]) -> SweepRules:
+    """The costs, limits and conventions a spec fixes for every parameter set."""
+    return SweepRules(
+        costs=Costs(spec.commission_rate, spec.slippage_basis_points / 1e4, spec.fee_per_order),
+        initial_cash=spec.initial_capital,
+        limits=limits_for(
+            symbols,
+            spec.max_position_size,
+            spec.max_portfolio_leverage,
+            spec.risk_limits,
+            spec.sectors,
+        ),
+        periods_per_year=spec.periods_per_year,
+        risk_free_rate=spec.risk_free_rate,
+        fill=spec.fill,
+        whole_shares=not spec.fractional_shares,
+    )
 
 
 def _score(bars, params, benchmark, rules: SweepRules, strategy, dtype, extra, tail_risk) -> dict:

@@ -16,16 +16,14 @@ from typing import Any
 import numpy as np
 
 from accel.device import compute_dtype, signal_dtype
-from accel.kernel import Costs
 from engine.backtest import required_symbols
 from engine.errors import DataError
 from engine.market import Market
 from engine.optimize.windows import Window
-from engine.portfolio import limits_for
 from engine.simulation import bars_for
 from engine.spec import BacktestSpec
 from engine.strategies import get_strategy
-from engine.sweep import SweepRules, sweep
+from engine.sweep import rules_for, sweep
 
 BLOCK_STATS = ("count", "sum", "sum2", "sum3", "sum4", "downside2", "log_growth")
 """Per block: returns, and sums of excess returns, their 2nd-4th powers, squared negative
@@ -96,26 +94,6 @@ def _utc(stamp: np.datetime64):
     return pd.Timestamp(stamp).tz_localize("UTC")
 
 
-def sweep_rules(spec: BacktestSpec, traded: Market) -> SweepRules:
-    costs = Costs(spec.commission_rate, spec.slippage_basis_points / 1e4, spec.fee_per_order)
-    limits = limits_for(
-        traded.symbols,
-        spec.max_position_size,
-        spec.max_portfolio_leverage,
-        spec.risk_limits,
-        spec.sectors,
-    )
-    return SweepRules(
-        costs,
-        spec.initial_capital,
-        limits,
-        spec.periods_per_year,
-        spec.risk_free_rate,
-        spec.fill,
-        not spec.fractional_shares,
-    )
-
-
 def evaluate_batch(
     base_spec: BacktestSpec,
     market: Market,
@@ -144,7 +122,7 @@ def evaluate_batch(
         strategy,
         bars_for(traded, signal_dtype()),
         strategy.encode(resolved),
-        sweep_rules(base_spec, traded),
+        rules_for(base_spec, traded.symbols),
         benchmark=benchmark,
         memory_budget=memory_budget,
         dtype=compute_dtype(),
