@@ -136,7 +136,11 @@ class Bench:
         figures["post_minimal_floor"] = self.wrk(minimal, "/minimal", post_script())
         ratio = figures["post_backtests"]["rps"] / figures["post_minimal_floor"]["rps"]
         figures["post_vs_floor"] = round(ratio, 3)
-        figures["get_backtest"] = self.wrk(api, "/", get_script(self.job_ids(1000)))
+        ids = self.job_ids(1000)
+        figures["get_backtest"] = self.wrk(api, "/", get_script(ids, "/backtests/"))
+        figures["get_minimal_floor"] = self.wrk(minimal, "/", get_script(ids, "/minimal/"))
+        get_ratio = figures["get_backtest"]["rps"] / figures["get_minimal_floor"]["rps"]
+        figures["get_vs_floor"] = round(get_ratio, 3)
         self.redis.delete("backtest.cpu", "bench.minimal")  # nobody consumed those
         self.start_worker()
         figures["end_to_end"] = self.end_to_end(api, self.args.e2e)
@@ -267,11 +271,11 @@ def post_script() -> str:
     )
 
 
-def get_script(ids: list[str]) -> str:
+def get_script(ids: list[str], prefix: str) -> str:
     listed = ",".join(f'"{i}"' for i in ids)
     return (
         f"ids = {{{listed}}}\nrequest = function()\n"
-        "  return wrk.format('GET', '/backtests/' .. ids[math.random(#ids)])\nend\n"
+        f"  return wrk.format('GET', '{prefix}' .. ids[math.random(#ids)])\nend\n"
     )
 
 

@@ -1,5 +1,5 @@
-"""The floor to compare ``POST /backtests`` against: a flask-smorest endpoint that validates a
-20-field body, inserts one row and sends one Celery message, and nothing else."""
+"""Floors to compare the API against: a flask-smorest endpoint that validates a 20-field body,
+inserts one row and sends one Celery message, and one that reads a job row by id; nothing else."""
 
 from __future__ import annotations
 
@@ -64,6 +64,15 @@ def create_minimal_app() -> Flask:
             "bench.noop", args=[job_id], queue=QUEUE, ignore_result=True, argsrepr=job_id
         )
         return {"id": job_id}
+
+    select = sa.text("SELECT id, status, progress_percentage, created_at FROM jobs WHERE id = :id")
+
+    @blp.route("/minimal/<string:job_id>", methods=["GET"])
+    @blp.response(200)
+    def read(job_id: str) -> dict[str, Any]:
+        with engine.connect() as conn:
+            row = conn.execute(select, {"id": job_id}).mappings().one()
+        return {**row, "created_at": row["created_at"].isoformat()}
 
     Api(app).register_blueprint(blp)
     return app
