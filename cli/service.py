@@ -110,14 +110,15 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
 
     client = make_redis(get_settings(), socket_timeout=30)
     if args.job:
-        events = job_events(client, args.job, args.timeout)
+        entries = ((None, event, None) for event in job_events(client, args.job, args.timeout))
     else:
         entries = stream_events(
             client, from_start=args.from_start, group=args.group, consumer=args.consumer
         )
-        events = ({"id": entry_id, **event} for entry_id, event in entries)
-    for n, event in enumerate(events, start=1):
-        print(json.dumps(event), flush=True)
+    for n, (entry_id, event, ack) in enumerate(entries, start=1):
+        print(json.dumps({"id": entry_id, **event} if entry_id else event), flush=True)
+        if ack:
+            ack()  # printed: handled
         if args.count and n >= args.count:
             break
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
@@ -73,11 +73,10 @@ def stream_events(
     group: str | None = None,
     consumer: str = "cli",
     block_ms: int = 1000,
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(entry id, event)`` from the lifecycle stream, forever; the entry id is the event id.
-
-    With ``group``, reads through a consumer group and acknowledges each entry once yielded.
-    """
+) -> Iterator[tuple[str, dict[str, Any], Callable[[], None]]]:
+    """``(entry id, event, ack)`` from the lifecycle stream, forever; the entry id is the event
+    id to dedupe on. With ``group``, entries come through that consumer group and ``ack``
+    acknowledges one once handled (without a group it does nothing)."""
     if group:
         _ensure_group(client, group, "0" if from_start else "$")
     last = "0" if from_start else "$"
@@ -88,9 +87,15 @@ def stream_events(
             batches = client.xread({STREAM: last}, count=100, block=block_ms)
         for entry_id, fields in _entries(batches):
             last = entry_id
-            yield entry_id, json.loads(fields["event"])
-            if group:
-                client.xack(STREAM, group, entry_id)
+            yield entry_id, json.loads(fields["event"]), _acker(client, group, entry_id)
+
+
+def _acker(client: redis.Redis, group: str | None, entry_id: str) -> Callable[[], None]:
+    def ack() -> None:
+        if group:
+            client.xack(STREAM, group, entry_id)
+
+    return ack
 
 
 def _entries(batches: Any) -> list[tuple[str, dict[str, str]]]:

@@ -1,0 +1,41 @@
+"""The small subscriber command peers can copy: replay, consumer groups, acknowledgements."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from workers.events import STREAM, EventPublisher
+
+pytestmark = pytest.mark.integration
+
+
+def run_subscribe(service, *args: str) -> list[dict]:
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "subscribe", *args],
+        env=service.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_group_replays_and_acknowledges_and_job_mode_stops_at_the_end(isolated):
+    publisher = EventPublisher(isolated.redis, stream_maxlen=1000)
+    job = "bt_01M8D3PM5EZFWGX1AQCRWH5VWJ"
+    publisher.publish("backtest_start", job, "backtest", {"worker": "w"})
+    publisher.publish("backtest_progress", job, "backtest", {"progress_percentage": 50.0})
+    publisher.publish("backtest_complete", job, "backtest", {"status": "completed"})
+
+    events = run_subscribe(isolated, "--from-start", "--group", "peers", "--count", "2")
+    assert [e["type"] for e in events] == ["backtest_start", "backtest_complete"]  # no progress
+    assert all(e["id"] for e in events)
+    assert isolated.redis.xpending(STREAM, "peers")["pending"] == 0
+
+    followed = run_subscribe(isolated, "--job", job, "--timeout", "5")
+    assert [e["type"] for e in followed] == ["backtest_start", "backtest_complete"]
