@@ -52,6 +52,7 @@ def results_document(
     result: BacktestResult, include_trades: bool, include_positions: bool, include_analytics: bool
 ) -> dict[str, Any]:
     spec, m = result.spec, result.metrics
+    stamps = _timestamps(result)
     trades = [t.record(result.market.timestamps) for t in result.closed_trades]
     stats = trade_statistics(np.array([t["pnl"] for t in trades]))
     document = {
@@ -59,7 +60,7 @@ def results_document(
         "backtest_type": spec.backtest_type,
         "execution_summary": _execution_summary(result),
         "performance_metrics": _performance(result, stats),
-        "portfolio_performance": _portfolio(result),
+        "portfolio_performance": _portfolio(result, stamps),
         "benchmark_comparison": _benchmark(result) if result.benchmark is not None else None,
         "trades_summary": {"total_trades": len(trades), "trade_statistics": stats},
         "equity_final": float(result.equity[-1]),
@@ -73,10 +74,10 @@ def results_document(
         }
     if include_trades:
         document["trades"] = trades
-        document["open_positions"] = [_open_position(result, t) for t in result.open_trades]
-        document["orders"] = [_order(result, f) for f in result.fills]
+        document["open_positions"] = [_open_position(result, t, stamps) for t in result.open_trades]
+        document["orders"] = [_order(f, stamps) for f in result.fills]
     if include_positions:
-        document["positions"] = _positions(result)
+        document["positions"] = _positions(result, stamps)
     return document
 
 
@@ -115,12 +116,12 @@ def _performance(result: BacktestResult, stats: dict[str, Any]) -> dict[str, Any
     return out
 
 
-def _portfolio(result: BacktestResult) -> dict[str, Any]:
+def _portfolio(result: BacktestResult, stamps: list[str]) -> dict[str, Any]:
     equity = result.equity
     return {
         "initial_value": float(result.spec.initial_capital),
         "final_value": float(equity[-1]),
-        "timestamps": _timestamps(result),
+        "timestamps": stamps,
         "portfolio_values": _series(equity),
         "daily_returns": _series(simple_returns(equity) * 100.0),
         "cumulative_returns": _series((equity / result.spec.initial_capital - 1.0) * 100.0),
@@ -146,19 +147,19 @@ def _benchmark(result: BacktestResult) -> dict[str, Any]:
     }
 
 
-def _open_position(result: BacktestResult, trip) -> dict[str, Any]:
+def _open_position(result: BacktestResult, trip, stamps: list[str]) -> dict[str, Any]:
     col = result.market.column(trip.symbol)
     return {
         "symbol": trip.symbol,
         "side": trip.side,
-        "entry_time": _timestamps(result)[trip.entry_bar],
+        "entry_time": stamps[trip.entry_bar],
         "size": float(abs(result.shares[-1, col])),
     }
 
 
-def _order(result: BacktestResult, fill) -> dict[str, Any]:
+def _order(fill, stamps: list[str]) -> dict[str, Any]:
     return {
-        "time": _timestamps(result)[fill.bar],
+        "time": stamps[fill.bar],
         "symbol": fill.symbol,
         "side": "buy" if fill.quantity > 0 else "sell",
         "quantity": abs(fill.quantity),
@@ -168,9 +169,9 @@ def _order(result: BacktestResult, fill) -> dict[str, Any]:
     }
 
 
-def _positions(result: BacktestResult) -> dict[str, Any]:
+def _positions(result: BacktestResult, stamps: list[str]) -> dict[str, Any]:
     return {
-        "timestamps": _timestamps(result),
+        "timestamps": stamps,
         "cash": _series(result.cash),
         "shares": {s: _series(result.shares[:, i]) for i, s in enumerate(result.market.symbols)},
         "gross_exposure": _series(result.gross_exposure),
