@@ -290,10 +290,13 @@ def run_stress_test(
     progress: Progress | None = None,
     dtype=None,
     budget: int | None = None,
+    strategy_rerun: Callable[[], dict] | None = None,
 ) -> dict:
     """The stress-test document: book, scenarios, expected loss and the Monte Carlo summary.
 
-    ``progress(fraction, message)`` may raise to cancel.
+    ``progress(fraction, message)`` may raise to cancel. ``strategy_rerun`` computes the
+    ``strategy_paths`` section (``engine.strategy_paths.rerun_strategy`` bound to the base
+    backtest) when the request asks for it.
     """
     report = progress or (lambda fraction, message: None)
     started = time.perf_counter()
@@ -309,6 +312,10 @@ def run_stress_test(
     report(0.5, "monte carlo")
     base = monte_carlo(request, book, history, dtype=dtype, budget=budget)
     loss = expected_loss(scenarios)
+    rerun = None
+    if request.strategy_paths and strategy_rerun is not None:
+        report(0.8, "strategy paths")
+        rerun = strategy_rerun()
     return {
         "book": {
             "value": book.value,
@@ -322,6 +329,7 @@ def run_stress_test(
         "expected_loss_pct": None if loss is None else 100.0 * loss / book.value,
         "worst_scenario": min(scenarios, key=lambda r: r["pnl"])["name"] if scenarios else None,
         "monte_carlo": base if request.include_monte_carlo else None,
+        "strategy_paths": rerun,
         "units": UNITS,
         "request_digest": request.content_hash(),
         "hardware_used": accel.device.device_label(),

@@ -29,6 +29,7 @@ from engine.spec_fields import FieldChecker
 DRIFTS = ("historical", "zero")
 MAX_ITERATIONS = 1_000_000
 MAX_HORIZON_DAYS = 2520
+MAX_STRATEGY_PATHS = 100_000
 MAX_SCENARIOS = 20
 MAX_PORTFOLIO_SYMBOLS = 500
 MAX_SIMULATED_VALUES = 3_000_000_000
@@ -65,6 +66,7 @@ class StressRequest:
     block_size: int = 5
     drift: str = "historical"
     market_proxy: str = "SPY"
+    strategy_paths: int = 0  # re-run the backtest's strategy on this many simulated paths
 
     @property
     def inline(self) -> bool:
@@ -145,6 +147,9 @@ def _read_fields(check: FieldChecker, inline: bool) -> dict[str, Any]:
         v["data_seed"] = check.integer("data_seed", 0, 2**31 - 1)
     else:
         v["backtest_id"] = _backtest_id(check)
+    v["strategy_paths"] = check.integer("strategy_paths", 0, MAX_STRATEGY_PATHS)
+    if inline and v["strategy_paths"]:
+        check.error("strategy_paths", "re-runs a backtest's strategy: give backtest_id, or 0")
     v["scenarios"] = _scenarios(check, set(v.get("portfolio") or ()) if inline else None)
     check.unknown_fields()
     return v

@@ -9,6 +9,7 @@ request's window. Events are ``STRESS_TEST_RESULT`` with ``data.stage``: ``start
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from typing import Any
@@ -88,11 +89,13 @@ def run_leased(ctx: TaskContext, lease: Lease) -> str:
 def compute(ctx: TaskContext, payload: dict[str, Any], reporter: Any) -> tuple[dict, str, str]:
     """The stress-test document, its input digest and the dataset version it read."""
     from engine.montecarlo import run_stress_test as engine_run_stress_test
+    from engine.strategy_paths import rerun_strategy
     from engine.stress import parse_stress_request
     from engine.stress_inputs import backtest_inputs, backtest_window, inline_inputs, inline_window
 
     request = parse_stress_request(payload)
     reporter(0.0, "loading the book and its history")
+    rerun = None
     if request.inline:
         market = load_history(inline_window(request))
         book, history = inline_inputs(request, market)
@@ -101,7 +104,8 @@ def compute(ctx: TaskContext, payload: dict[str, Any], reporter: Any) -> tuple[d
         spec, document, base = load_backtest(ctx, request.backtest_id)
         market = load_history(backtest_window(spec, request.market_proxy))
         book, history = backtest_inputs(document, market, request.market_proxy)
-    result = engine_run_stress_test(request, book, history, progress=reporter)
+        rerun = functools.partial(rerun_strategy, spec, market, request)
+    result = engine_run_stress_test(request, book, history, progress=reporter, strategy_rerun=rerun)
     text = f"{request.content_hash()}:{base}:{market.source}:{market.version}"
     return result, hashlib.sha256(text.encode()).hexdigest(), market.version
 
