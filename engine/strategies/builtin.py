@@ -57,7 +57,10 @@ def sma_crossover(bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
 
 def mean_reversion(bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
     window = _windows(params, "window")
-    mean, std = ind.rolling_mean(bars.close, window), ind.rolling_std(bars.close, window)
+    mean, std = (
+        ind.rolling_mean(bars.close, window),
+        ind.rolling_std(bars.close, window, MAX_WINDOW),
+    )
     z = (ind.quantized(bars.close)[None] - mean) / std
     entry = params["entry_z"][:, None, None]
     exit_ = params["exit_z"][:, None, None]

@@ -53,15 +53,26 @@ def _centred_ticks(x: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
 
 
 def rolling_mean(x: jnp.ndarray, window: jnp.ndarray) -> jnp.ndarray:
-    """Simple moving average over the last ``window`` bars, per parameter set."""
+    """Simple moving average over the last ``window`` bars, per parameter set.
+
+    The integer part of the mean comes from integer division, so a window of equal prices
+    gives exactly that price even where the compiler turns a division into a multiplication.
+    """
     centred, offset = _centred_ticks(x)
     total, complete = _window_sums(centred, jnp.isfinite(x), window)
-    mean_ticks = total.astype(x.dtype) / window[:, None, None] + offset.astype(x.dtype)
+    w = window.astype(jnp.int64)[:, None, None]
+    whole = total // w
+    fraction = (total - whole * w).astype(x.dtype) / w.astype(x.dtype)
+    mean_ticks = (whole + offset).astype(x.dtype) + fraction
     return jnp.where(complete, mean_ticks * PRICE_QUANTUM, jnp.nan)
 
 
-def rolling_std(x: jnp.ndarray, window: jnp.ndarray) -> jnp.ndarray:
-    """Population standard deviation over the last ``window`` bars (Bollinger convention)."""
+def rolling_std(x: jnp.ndarray, window: jnp.ndarray, max_window: int) -> jnp.ndarray:
+    """Population standard deviation over the last ``window`` bars (Bollinger convention).
+
+    A window of equal prices has exactly zero spread (its rounding noise would otherwise
+    give it a z-score).
+    """
     centred, _ = _centred_ticks(x)
     finite = jnp.isfinite(x)
     total, complete = _window_sums(centred, finite, window)
@@ -70,7 +81,11 @@ def rolling_std(x: jnp.ndarray, window: jnp.ndarray) -> jnp.ndarray:
     w = window[:, None, None].astype(x.dtype)
     mean = total.astype(x.dtype) / w
     var = jnp.maximum(total_sq / w - mean * mean, 0.0)
-    return jnp.where(complete, jnp.sqrt(var) * PRICE_QUANTUM, jnp.nan)
+    ticks = quantized(x)
+    flat = rolling_extreme(ticks, window, max_window, jnp.maximum) == rolling_extreme(
+        ticks, window, max_window, jnp.minimum
+    )
+    return jnp.where(complete, jnp.where(flat, 0.0, jnp.sqrt(var) * PRICE_QUANTUM), jnp.nan)
 
 
 def _sparse_table(x: jnp.ndarray, levels: int, op) -> list[jnp.ndarray]:

@@ -29,20 +29,6 @@ from tests.unit.engine import kernel_cases as kc
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SEEDS = st.integers(0, 2**32 - 1)
 
-JIT_MEAN_BUG = (
-    "under jit (as run_lanes runs it) XLA rewrites total / window in indicators.rolling_mean "
-    "as total * (1 / window) and fuses it with + offset into an FMA, so the mean of a constant "
-    "window of 3 bars (any window that is not a power of two) is off by an ulp, e.g. "
-    "32.01 + 7.1e-15: SMA(1) and SMA(3) of flat prices 'cross', and an RSI seed of zero "
-    "changes is tiny / tiny (75.4) instead of 0 / 0"
-)
-FLAT_STD_BUG = (
-    "indicators.rolling_std sums squares of centred price ticks (up to ~1e20) in float64, so "
-    "a constant window's std is rounding noise (e.g. 6.4e-07) at some bars and 0 at others: "
-    "z = 0 / noise = 0 there, which triggers the exits (z >= -exit_z, z <= exit_z), while "
-    "z = 0 / 0 = NaN at the other flat bars triggers nothing"
-)
-
 
 def _sets(data, strategy_id: str, safe: bool = True, n: int = kc.N_SETS) -> list[dict]:
     return data.draw(st.lists(kc.param_set(strategy_id, safe), min_size=n, max_size=n))
@@ -76,10 +62,7 @@ def test_signals_match_reference(strategy_id, seed, data):
     _check_signals(strategy_id, kc.make_market(seed), _sets(data, strategy_id))
 
 
-@pytest.mark.parametrize(
-    "strategy_id",
-    ["buy_and_hold", "momentum_factor", "breakout"],  # the others: JIT_MEAN_BUG, FLAT_STD_BUG
-)
+@pytest.mark.parametrize("strategy_id", kc.STRATEGY_IDS)
 @SETTINGS
 @given(seed=SEEDS, data=st.data())
 def test_signals_match_reference_over_long_gaps(strategy_id, seed, data):
@@ -203,7 +186,6 @@ def test_mean_reversion_does_not_fire_on_a_constant_window():
     np.testing.assert_array_equal(engine, expected)
 
 
-@pytest.mark.xfail(strict=True, reason=JIT_MEAN_BUG)
 def test_sma_crossover_ignores_a_flat_three_bar_window():
     # up-cross at bar 3; from bar 4 the 3-bar window is flat: SMA(1) == SMA(3) == 32.01.
     engine, expected = _single(
@@ -213,10 +195,9 @@ def test_sma_crossover_ignores_a_flat_three_bar_window():
         slow_period=3,
     )
     np.testing.assert_array_equal(expected, [0, 0, 0, 1, 1, 1])
-    np.testing.assert_array_equal(engine, expected)  # engine: [0, 0, 0, 1, 0, 0]
+    np.testing.assert_array_equal(engine, expected)
 
 
-@pytest.mark.xfail(strict=True, reason=JIT_MEAN_BUG)
 def test_rsi_of_a_flat_three_bar_seed_fires_nothing():
     closes = [58.17, 58.17, 58.17, 58.17, 34.64, 24.3, 96.32]
     engine, expected = _single("rsi", closes, period=3, allow_short=True)
@@ -224,7 +205,6 @@ def test_rsi_of_a_flat_three_bar_seed_fires_nothing():
     np.testing.assert_array_equal(engine, expected)  # engine: short at bar 3 (RSI 75.4)
 
 
-@pytest.mark.xfail(strict=True, reason=FLAT_STD_BUG)
 def test_mean_reversion_holds_through_a_constant_window():
     # long from bar 1 (z = -1 < -0.5); bars 3-4 repeat 30.68: no z-score, nothing to exit on.
     engine, expected = _single(
@@ -235,13 +215,13 @@ def test_mean_reversion_holds_through_a_constant_window():
         exit_z=0.0,
     )
     np.testing.assert_array_equal(expected, [0, 1, 1, 1, 1])
-    np.testing.assert_array_equal(engine, expected)  # engine: [0, 1, 1, 0, 0]
+    np.testing.assert_array_equal(engine, expected)
 
 
-@pytest.mark.xfail(strict=True, reason=FLAT_STD_BUG)
 def test_rolling_std_of_a_constant_window_is_zero():
     closes = jnp.asarray(np.array([83.19, 52.72, 30.68, 30.68, 30.68])[:, None])
-    std = np.asarray(jax.jit(ind.rolling_std)(closes, jnp.array([2])))[0, :, 0]
+    rolling_std = jax.jit(ind.rolling_std, static_argnums=2)
+    std = np.asarray(rolling_std(closes, jnp.array([2]), 1000))[0, :, 0]
     np.testing.assert_array_equal(std[3:], [0.0, 0.0])
 
 
