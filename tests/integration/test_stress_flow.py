@@ -121,6 +121,23 @@ def test_the_seed_example_stresses_a_stored_backtest(shared, make_spec):
     expected = values @ np.array([-0.40, -0.45, -0.50])
     assert status["results"]["scenarios"][0]["pnl"] == pytest.approx(expected)
     assert status["results"]["monte_carlo"]["basis"] == "book"
+    assert status["results"]["strategy_paths"] is None
+
+
+def test_a_stored_backtest_strategy_reruns_on_simulated_paths(shared, make_spec):
+    backtest_id = shared.submit(make_spec(symbols=["SPY", "QQQ"]))["backtest_id"]
+    deadline = time.monotonic() + 120
+    while shared.api.get(f"/backtests/{backtest_id}").get_json()["status"] != "completed":
+        assert time.monotonic() < deadline, "the base backtest did not complete"
+        time.sleep(0.05)
+    body = {"backtest_id": backtest_id, "include_monte_carlo": False, "strategy_paths": 300,
+            "scenarios": ["2020_covid_crash"], "horizon_days": 20, "seed": 11}  # fmt: skip
+    status = finished(shared, submit(shared, body)["stress_test_id"])
+    assert status["status"] == "completed", status["error"]
+    paths = status["results"]["strategy_paths"]
+    assert paths["paths"] == 300 and paths["horizon_days"] == 20
+    assert sum(paths["histogram"]["counts"]) == 300
+    assert -100 <= paths["var_95"] <= paths["return_percentiles"]["p50"]
 
 
 def test_requests_that_cannot_run_are_refused_or_fail_naming_the_field(shared, make_spec):
