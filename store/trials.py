@@ -19,8 +19,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from store.db import dialect_insert
 from store.models import Base, JSONDoc, UTCDateTime, utcnow
 
-INSERT_CHUNK = 2_000
-
 
 class OptimizationTrial(Base):
     """One parameter set of an optimization job, with its metrics per validation window."""
@@ -56,9 +54,11 @@ def insert_trials(session: Session, job_id: str, stubs: Sequence[dict[str, Any]]
         }
         for s in stubs
     ]
-    for start in range(0, len(rows), INSERT_CHUNK):
-        stmt = dialect_insert(session, table).values(rows[start : start + INSERT_CHUNK])
-        session.execute(stmt.on_conflict_do_nothing(index_elements=["job_id", "idx"]))
+    if not rows:
+        return
+    # executemany: SQLAlchemy batches it ("insertmanyvalues"), 5x faster than one VALUES list
+    stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=["job_id", "idx"])
+    session.execute(stmt, rows)
 
 
 def save_scores(session: Session, job_id: str, trials: Iterable[dict[str, Any]]) -> None:
@@ -114,15 +114,17 @@ def stubs_between(session: Session, job_id: str, first: int, last: int) -> list[
 
 
 def all_trials(session: Session, job_id: str, scored_only: bool = True) -> list[dict[str, Any]]:
-    """Every trial of the job as an engine trial dict, in index order."""
+    """Every trial of the job as an engine trial dict, in index order (Core rows: no ORM
+    objects for what can be 100,000 rows)."""
     t = OptimizationTrial
-    stmt = sa.select(t).where(t.job_id == job_id).order_by(t.idx)
+    columns = (t.idx, t.round, t.params, t.searched, t.baseline, t.scores, t.blocks, t.score)
+    stmt = sa.select(*columns).where(t.job_id == job_id).order_by(t.idx)
     if scored_only:
         stmt = stmt.where(t.scored_at.is_not(None))
-    return [as_dict(row) for row in session.scalars(stmt)]
+    return [as_dict(row) for row in session.execute(stmt)]
 
 
-def as_dict(row: OptimizationTrial) -> dict[str, Any]:
+def as_dict(row: Any) -> dict[str, Any]:
     return {
         "index": row.idx,
         "round": row.round,

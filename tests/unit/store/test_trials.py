@@ -1,0 +1,80 @@
+"""Optimization trials on SQLite built by the migrations: created once, scored, paged, ranked."""
+
+from __future__ import annotations
+
+import pytest
+
+from store import jobs, trials
+from store.db import make_engine, make_session_factory, transaction
+from store.models import utcnow
+from store.schema import upgrade
+
+
+@pytest.fixture
+def sessions(tmp_path):
+    url = f"sqlite:///{tmp_path / 'trials.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    now = utcnow()
+    with transaction(factory) as session:
+        jobs.insert_job(session, {"id": "opt_1", "kind": "optimization", "status": "running",
+                                  "spec": {}, "spec_hash": "h", "workload": "optimize",
+                                  "pool": "cpu", "queue": "optimize.cpu", "created_at": now,
+                                  "updated_at": now})  # fmt: skip
+    yield factory
+    engine.dispose()
+
+
+def stub(i: int, fast: int, **flags) -> dict:
+    return {"index": i, "params": {"fast": fast}, "searched": True, "baseline": False, **flags}
+
+
+def scored(i: int, sharpe: float | None, ret: float) -> dict:
+    metrics = {"sharpe_ratio": sharpe, "total_return": ret}
+    return {"index": i, "scores": {"in_sample": metrics}, "blocks": [[1.0] * 7], "score": sharpe}
+
+
+def test_rows_are_created_once_and_scored_by_key(sessions):
+    with transaction(sessions) as session:
+        trials.insert_trials(session, "opt_1", [stub(0, 3), stub(1, 5), stub(2, 8)], 0)
+        trials.insert_trials(session, "opt_1", [stub(0, 99), stub(3, 13, searched=False)], 1)
+    with transaction(sessions) as session:
+        assert trials.trial_count(session, "opt_1") == 4
+        assert trials.pending(session, "opt_1") == [0, 1, 2, 3]
+        assert trials.stubs_between(session, "opt_1", 0, 2)[0]["params"] == {"fast": 3}  # kept
+        assert trials.latest_round(session, "opt_1") == 1
+        trials.save_scores(session, "opt_1", [scored(0, 0.5, 0.1), scored(2, None, 0.3)])
+        trials.save_scores(session, "opt_1", [scored(0, 0.5, 0.1)])  # a redelivery: same row
+    with transaction(sessions) as session:
+        assert trials.pending(session, "opt_1") == [1, 3]
+        assert trials.stubs_between(session, "opt_1", 0, 4) == [
+            stub(1, 5),
+            stub(3, 13, searched=False),
+        ]
+        progress = trials.progress(session, "opt_1")
+        rows = trials.all_trials(session, "opt_1")
+    assert (progress.total, progress.completed, progress.best_index) == (3, 2, 0)
+    assert progress.best_scores == {"in_sample": {"sharpe_ratio": 0.5, "total_return": 0.1}}
+    assert [r["index"] for r in rows] == [0, 2] and rows[0]["blocks"] == [[1.0] * 7]
+
+
+def test_pages_sort_by_any_metric_with_undefined_last(sessions):
+    with transaction(sessions) as session:
+        trials.insert_trials(session, "opt_1", [stub(i, i) for i in range(5)], 0)
+        values = [(0.2, 0.05), (None, 0.5), (0.9, -0.1), (0.4, 0.2), (-0.3, 0.0)]
+        trials.save_scores(session, "opt_1", [scored(i, s, r) for i, (s, r) in enumerate(values)])
+
+    def order(sort, descending, page=1, size=5):
+        with transaction(sessions) as session:
+            items, total = trials.page_trials(
+                session, "opt_1", window="in_sample", sort=sort, descending=descending,
+                page=page, page_size=size,
+            )  # fmt: skip
+        assert total == 5
+        return [t["index"] for t in items]
+
+    assert order("sharpe_ratio", True) == [2, 3, 0, 4, 1]
+    assert order("sharpe_ratio", False) == [4, 0, 3, 2, 1]  # None last either way
+    assert order("total_return", True) == [1, 3, 0, 4, 2]
+    assert order("index", False, page=2, size=2) == [2, 3]
