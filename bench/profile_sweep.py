@@ -52,7 +52,15 @@ def main() -> None:
     )
     costs = Costs(0.002, 0.0, 0.0)
     _, path = simulate(targets, prices, costs, 10_000.0, whole_shares=True, unroll=scan_unroll())
-    metrics = jax.jit(lambda e: performance_metrics(e, None, periods_per_year=252.0, xp=jnp))
+
+    def metrics_fn(tail_risk: bool):
+        return jax.jit(
+            lambda e: performance_metrics(
+                e, None, periods_per_year=252.0, xp=jnp, tail_risk=tail_risk
+            )
+        )
+
+    with_tail, without_tail = metrics_fn(True), metrics_fn(False)
     rules = SweepRules(
         costs, 10_000.0, limits_for(("GOOG",), 1, 1, {}, {}), 252.0, 0.0, "next_open", True
     )
@@ -61,7 +69,8 @@ def main() -> None:
         "scan": lambda: simulate(
             targets, prices, costs, 10_000.0, whole_shares=True, unroll=scan_unroll()
         ),
-        "metrics": lambda: metrics(path.equity.T),
+        "metrics": lambda: without_tail(path.equity.T),
+        "metrics + VaR/CVaR": lambda: with_tail(path.equity.T),
         "whole sweep": lambda: sweep(strategy, bars, encoded, rules),
     }
     for name, fn in stages.items():
