@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from api.context import ServiceContext
-from api.errors import fail
-from api.submit import Submission, enqueue
+from api.submit import Submission, insert_and_enqueue
 from store import jobs
 from store.db import transaction
 from store.ids import new_id
@@ -38,14 +37,7 @@ def submit_optimization(
     if base is None:
         check_data(ctx, request.base_spec, proceed=False)
     values = job_values(ctx, request, route_for(ctx, request), idempotency_key)
-    with transaction(ctx.sessions) as session:
-        job, created = jobs.insert_job(session, values)
-    if not created:
-        if job.spec_hash != values["spec_hash"]:
-            fail(409, "this Idempotency-Key was already used with a different request body")
-        return Submission(job, created=False)
-    enqueue(ctx, job)
-    return Submission(job, created=True)
+    return insert_and_enqueue(ctx, values)
 
 
 def stored_spec(ctx: ServiceContext, backtest_id: Any) -> Any:

@@ -19,7 +19,7 @@ from marshmallow import INCLUDE, Schema, fields
 from api.context import ServiceContext, service
 from api.errors import ErrorSchema, fail
 from api.optimization_documents import iso
-from api.submit import Submission, enqueue
+from api.submit import Submission, insert_and_enqueue
 from store import jobs
 from store.db import transaction
 from store.ids import new_id
@@ -102,14 +102,7 @@ def submit_stress_test(
     if stress.inline:
         check_inline_data(ctx, stress)
     values = job_values(ctx, stress, n_symbols, route_for(ctx, stress, n_symbols), idempotency_key)
-    with transaction(ctx.sessions) as session:
-        job, created = jobs.insert_job(session, values)
-    if not created:
-        if job.spec_hash != values["spec_hash"]:
-            fail(409, "this Idempotency-Key was already used with a different request body")
-        return Submission(job, created=False)
-    enqueue(ctx, job)
-    return Submission(job, created=True)
+    return insert_and_enqueue(ctx, values)
 
 
 def base_symbols(ctx: ServiceContext, backtest_id: str) -> int:

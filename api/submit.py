@@ -39,6 +39,12 @@ def submit_backtest(
     check_data(ctx, spec, proceed)
     route = route_for(ctx, spec)
     values = job_values(ctx, spec, route, idempotency_key)
+    return insert_and_enqueue(ctx, values)
+
+
+def insert_and_enqueue(ctx: ServiceContext, values: dict[str, Any]) -> Submission:
+    """Insert the job row (or find it by its idempotency key), then enqueue a new job after the
+    commit; a reused key with another body is a 409."""
     with transaction(ctx.sessions) as session:
         job, created = jobs.insert_job(session, values)
     if not created:
