@@ -68,10 +68,12 @@ class FieldChecker:
         value = self._get(field, required=True)
         if value is None:
             return None
-        try:
-            ts = pd.Timestamp(value)
-        except (ValueError, TypeError):
-            ts = None
+        ts = None
+        if isinstance(value, str):  # numbers would be read as epoch nanoseconds
+            try:
+                ts = pd.Timestamp(value)
+            except (ValueError, TypeError):
+                ts = None
         if ts is None or ts is pd.NaT:
             self.error(field, f"must be an ISO 8601 date such as 2024-01-31, got {value!r}")
             return None
@@ -151,6 +153,8 @@ class FieldChecker:
 
     def mapping(self, field: str) -> dict[str, Any]:
         value = self._get(field)
+        if value is None and field in self.errors:  # missing: already reported as required
+            return {}
         if not isinstance(value, Mapping):
             self.error(field, "must be an object of name: value pairs")
             return {}

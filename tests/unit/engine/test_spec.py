@@ -64,6 +64,8 @@ CASES = [
     ({"end_date": "2024-02-30"}, "end_date",
      "must be an ISO 8601 date such as 2024-01-31, got '2024-02-30'"),
     ({"start_date": []}, "start_date", "must be an ISO 8601 date such as 2024-01-31, got []"),
+    ({"start_date": 20240101}, "start_date",
+     "must be an ISO 8601 date such as 2024-01-31, got 20240101"),
     ({"end_date": "2023-12-31"}, "end_date", "must be after start_date"),
     ({"end_date": "2024-01-01"}, "end_date", "must be after start_date"),
     ({"frequency": "2d"}, "frequency",
@@ -173,6 +175,10 @@ def test_each_rule_names_its_field_and_the_fix(changes, field, message):
     assert field in errors, errors
     assert message in errors[field], errors
     assert message in str(SpecError(errors))
+
+
+def test_a_missing_mapping_is_reported_once():
+    assert errors_of(strategy_parameters=DROP)["strategy_parameters"] == ["is required"]
 
 
 def test_a_body_must_be_an_object():
