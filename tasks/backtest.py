@@ -153,8 +153,7 @@ def end(ctx: TaskContext, lease: Lease, kind: str, status: str, error: dict[str,
     with transaction(ctx.sessions) as session:
         if not jobs.finish(session, lease.job_id, lease.lease_id, status, **values):
             return "lease lost"
-    type_ = events.BACKTEST_FAILED if status == jobs.FAILED else events.BACKTEST_CANCELLED
-    publish(ctx, type_, lease.job_id, kind, {"status": status, **error})
+    publish_ending(ctx, lease.job_id, kind, status, {"status": status, **error})
     return status
 
 
@@ -186,8 +185,16 @@ def unclaimable(ctx: TaskContext, job_id: str) -> str:
         failed = jobs.fail_abandoned(session, job_id, error, stale_before)
         kind = job.kind
     if failed:
-        publish(ctx, events.BACKTEST_FAILED, job_id, kind, {"status": jobs.FAILED, **error})
+        publish_ending(ctx, job_id, kind, jobs.FAILED, {"status": jobs.FAILED, **error})
     return jobs.FAILED if failed else "held by another delivery"
+
+
+def publish_ending(
+    ctx: TaskContext, job_id: str, kind: str, status: str, data: dict[str, Any]
+) -> None:
+    """Publish that a job ended failed or cancelled, in its kind's event type."""
+    type_, data = events.ending(kind, status, data)
+    publish(ctx, type_, job_id, kind, data)
 
 
 def publish(ctx: TaskContext, type_: str, job_id: str, kind: str, data: dict[str, Any]) -> None:

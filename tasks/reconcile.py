@@ -16,9 +16,8 @@ from typing import Any
 from store import jobs
 from store.db import transaction
 from store.models import utcnow
-from tasks.backtest import publish
+from tasks.backtest import publish_ending
 from tasks.context import TaskContext, context
-from workers import events
 from workers.app import celery_app
 from workers.celery_config import RECONCILE
 from workers.dispatch import send_job
@@ -58,15 +57,15 @@ def settle_stale(
     with transaction(ctx.sessions) as session:
         if status == jobs.CANCELLING:
             done = jobs.cancel_stale(session, job_id, stale_before)
-            action, type_, data = "cancelled", events.BACKTEST_CANCELLED, {"status": "cancelled"}
+            action, data = jobs.CANCELLED, {"status": jobs.CANCELLED}
         elif exhausted:
             error = {"code": "attempts_exhausted", "message": "worker lost on every attempt"}
             done = jobs.fail_abandoned(session, job_id, error, stale_before)
-            action, type_, data = "failed", events.BACKTEST_FAILED, {"status": "failed", **error}
+            action, data = jobs.FAILED, {"status": jobs.FAILED, **error}
         else:
             return "requeued" if jobs.requeue_stale(session, job_id, stale_before) else None
     if done:
-        publish(ctx, type_, job_id, kind, data)
+        publish_ending(ctx, job_id, kind, action, data)
     return action if done else None
 
 

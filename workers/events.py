@@ -33,6 +33,19 @@ STAGED = frozenset({PARAMETER_OPTIMIZATION, STRESS_TEST_RESULT})
 """Event types whose ``data.stage`` says where the job is (the same stages for both)."""
 
 
+STAGED_BY_KIND = {"optimization": PARAMETER_OPTIMIZATION, "stress_test": STRESS_TEST_RESULT}
+"""Job kinds whose lifecycle is told by one staged event type rather than the backtest types."""
+
+
+def ending(kind: str, status: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The event type and data that tell subscribers a job of ``kind`` ended ``status``
+    (failed or cancelled), wherever that is decided (its task, or the reconciler)."""
+    staged = STAGED_BY_KIND.get(kind)
+    if staged is not None:
+        return staged, {"stage": status, **data}
+    return (BACKTEST_FAILED if status == "failed" else BACKTEST_CANCELLED), data
+
+
 def channel(job_id: str) -> str:
     return CHANNEL_PREFIX + job_id
 

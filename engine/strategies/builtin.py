@@ -85,6 +85,9 @@ def relative_strength_index(close: jnp.ndarray, period: jnp.ndarray) -> jnp.ndar
     losses = ind.wilder_average(
         jnp.where(jnp.isnan(change), jnp.nan, jnp.maximum(-change, 0)), period
     )
+    tiny = jnp.finfo(close.dtype).tiny  # subnormal averages are zero: devices flush them
+    gains = jnp.where(gains < tiny, 0.0, gains)
+    losses = jnp.where(losses < tiny, 0.0, losses)
     return 100.0 - 100.0 / (1.0 + gains / losses)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -126,6 +127,11 @@ def mean_reversion(bars: Mapping[str, np.ndarray], params: Mapping[str, Any]) ->
     return out
 
 
+def _normal_or_zero(x: float) -> float:
+    """Averages below the smallest normal float are zero (devices flush subnormals)."""
+    return 0.0 if abs(x) < sys.float_info.min else x
+
+
 def wilder_rsi(close: np.ndarray, period: int) -> np.ndarray:
     """Wilder's RSI of one symbol, seeded with the simple mean of the first ``period`` changes
     (as TA-Lib); NaN before the seed and where average gain and loss are both zero."""
@@ -145,6 +151,7 @@ def wilder_rsi(close: np.ndarray, period: int) -> np.ndarray:
         else:
             gain += (max(change[t], 0.0) - gain) / period
             loss += (max(-change[t], 0.0) - loss) / period
+        gain, loss = _normal_or_zero(gain), _normal_or_zero(loss)
         if loss > 0:
             rsi[t] = 100.0 - 100.0 / (1.0 + gain / loss)
         elif gain > 0:

@@ -73,3 +73,18 @@ def test_progress_goes_to_pubsub_only_and_completion_also_to_the_stream():
     assert args[0] == STREAM and kwargs == {"maxlen": 1000, "approximate": True}
     assert json.loads(args[1]["event"])["type"] == BACKTEST_COMPLETE
     assert client.calls[0][1][0] == channel("bt_1") == "nautilus:jobs:bt_1"
+
+
+def test_jobs_ended_outside_their_task_are_told_in_their_kind_s_event_type():
+    from workers import events
+
+    assert events.ending("backtest", "failed", {"status": "failed"}) == (
+        events.BACKTEST_FAILED, {"status": "failed"},
+    )  # fmt: skip
+    assert events.ending("backtest", "cancelled", {})[0] == events.BACKTEST_CANCELLED
+    assert events.ending("optimization", "failed", {"code": "x"}) == (
+        events.PARAMETER_OPTIMIZATION, {"stage": "failed", "code": "x"},
+    )  # fmt: skip
+    assert events.ending("stress_test", "cancelled", {}) == (
+        events.STRESS_TEST_RESULT, {"stage": "cancelled"},
+    )  # fmt: skip
