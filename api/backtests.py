@@ -8,11 +8,11 @@ from __future__ import annotations
 from math import ceil
 from typing import Any
 
-from flask import request
 from flask_smorest import Blueprint
 
 from api.context import service
 from api.errors import ErrorSchema, fail
+from api.requests import accepted, idempotency_key, json_object
 from api.schemas import (
     BacktestRequestSchema,
     BacktestStatusSchema,
@@ -44,17 +44,9 @@ ERRORS = {"schema": ErrorSchema}
 @blp.alt_response(422, **ERRORS)
 def create_backtest() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Create a backtest job and queue it (202: it runs asynchronously)."""
-    payload = request.get_json(silent=True, force=True)
-    if not isinstance(payload, dict):
-        fail(400, "the request body must be a JSON object", {"body": ["expected a JSON object"]})
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        fail(400, "Idempotency-Key must be 1 to 200 characters", {"Idempotency-Key": ["length"]})
-    submission = submit_backtest(service(), payload, key)
-    headers = {"Location": f"/backtests/{submission.job.id}"}
-    if not submission.created:
-        headers["Idempotent-Replayed"] = "true"
-    return submitted(submission.job), 202, headers
+    submission = submit_backtest(service(), json_object(), idempotency_key())
+    job = submission.job
+    return accepted(submitted(job), f"/backtests/{job.id}", submission.created)
 
 
 @blp.route("/backtests/<string:execution_id>", methods=["GET"])

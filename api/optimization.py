@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields, validate
 
@@ -16,6 +15,7 @@ from api.context import service
 from api.errors import ErrorSchema, fail
 from api.optimization_documents import status_document, submitted, trials_page
 from api.optimization_submit import KIND, submit_optimization
+from api.requests import accepted, idempotency_key, json_object
 from store import jobs, trials
 from store.db import transaction
 from store.models import Job
@@ -82,20 +82,12 @@ class HeatmapArgsSchema(Schema):
 @blp.alt_response(422, **ERRORS)
 def optimize_parameters() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a parameter optimization (202: it runs asynchronously as a chord of batches)."""
-    payload = request.get_json(silent=True, force=True)
-    if not isinstance(payload, dict):
-        fail(400, "the request body must be a JSON object", {"body": ["expected a JSON object"]})
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        fail(400, "Idempotency-Key must be 1 to 200 characters", {"Idempotency-Key": ["length"]})
     ctx = service()
-    submission = submit_optimization(ctx, payload, key)
+    submission = submit_optimization(ctx, json_object(), idempotency_key())
     with transaction(ctx.sessions) as session:
         mean = jobs.job_stats(session, KIND).mean_run_seconds
-    headers = {"Location": f"/optimization/{submission.job.id}"}
-    if not submission.created:
-        headers["Idempotent-Replayed"] = "true"
-    return submitted(submission.job, mean), 202, headers
+    job = submission.job
+    return accepted(submitted(job, mean), f"/optimization/{job.id}", submission.created)
 
 
 @blp.route("/optimization/<string:optimization_id>", methods=["GET"])

@@ -12,13 +12,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields
 
 from api.context import ServiceContext, service
 from api.errors import ErrorSchema, fail
 from api.optimization_documents import iso
+from api.requests import accepted, idempotency_key, json_object
 from api.submit import Submission, insert_and_enqueue
 from store import jobs
 from store.db import transaction
@@ -63,17 +63,9 @@ class StressRequestSchema(Schema):
 @blp.alt_response(422, **ERRORS)
 def create_stress_test() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a stress test (202: it runs asynchronously on the Monte Carlo queue)."""
-    payload = request.get_json(silent=True, force=True)
-    if not isinstance(payload, dict):
-        fail(400, "the request body must be a JSON object", {"body": ["expected a JSON object"]})
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        fail(400, "Idempotency-Key must be 1 to 200 characters", {"Idempotency-Key": ["length"]})
-    submission = submit_stress_test(service(), payload, key)
-    headers = {"Location": f"/stress-test/{submission.job.id}"}
-    if not submission.created:
-        headers["Idempotent-Replayed"] = "true"
-    return submitted(submission.job), 202, headers
+    submission = submit_stress_test(service(), json_object(), idempotency_key())
+    job = submission.job
+    return accepted(submitted(job), f"/stress-test/{job.id}", submission.created)
 
 
 @blp.route("/stress-test/<string:stress_test_id>", methods=["GET"])
