@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from api.cancel import cancel_job
 from api.context import service
 from api.errors import ErrorSchema, fail
 from api.requests import accepted, idempotency_key, json_object
@@ -24,13 +25,10 @@ from api.schemas import (
 )
 from api.submit import submit_backtest
 from store import jobs
-from store.db import transaction
 from store.job_query import JobQuery, search_jobs
 from store.models import Job
 from store.result_sections import select_sections
 from store.results import get_result
-from workers.dispatch import revoke
-from workers.events import BACKTEST_CANCELLED
 
 blp = Blueprint("backtests", __name__, description="Backtest jobs")
 ERRORS = {"schema": ErrorSchema}
@@ -82,16 +80,7 @@ def get_results(args: dict[str, bool], execution_id: str) -> dict[str, Any]:
 @blp.alt_response(409, **ERRORS)
 def cancel_backtest(execution_id: str) -> Job:
     """Cancel: a queued job ends now; a running one stops at its next progress point."""
-    ctx = service()
-    with transaction(ctx.sessions) as session:
-        status, changed = jobs.request_cancel(session, execution_id)
-        job = found(jobs.get_job(session, execution_id), execution_id)
-    if not changed and status != jobs.CANCELLING:
-        fail(409, f"backtest {execution_id} is already {status}; only active jobs can be cancelled")
-    if changed and status == jobs.CANCELLED:
-        revoke(ctx.celery, job.task_id or "")
-        ctx.publish(BACKTEST_CANCELLED, job.id, job.kind, {"status": jobs.CANCELLED})
-    return job
+    return cancel_job(execution_id, found, "backtest")
 
 
 @blp.route("/backtests/query", methods=["POST"])

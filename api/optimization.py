@@ -11,6 +11,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from api.cancel import cancel_job
 from api.context import service
 from api.errors import ErrorSchema, fail
 from api.optimization_documents import status_document, submitted, trials_page
@@ -20,7 +21,6 @@ from store import jobs, trials
 from store.db import transaction
 from store.models import Job
 from store.results import get_result
-from workers.events import PARAMETER_OPTIMIZATION
 from workers.settings import get_settings
 
 blp = Blueprint("optimization", __name__, description="Parameter optimization jobs")
@@ -150,14 +150,7 @@ def get_heatmap(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
 @blp.alt_response(409, **ERRORS)
 def cancel_optimization(optimization_id: str) -> dict[str, Any]:
     """Cancel: pending batches are skipped and the job ends cancelled with its best so far."""
-    ctx = service()
-    with transaction(ctx.sessions) as session:
-        status, changed = jobs.request_cancel(session, optimization_id)
-        job = found(jobs.get_job(session, optimization_id), optimization_id)
-    if not changed and status != jobs.CANCELLING:
-        fail(409, f"optimization {optimization_id} is already {status}")
-    if changed and status == jobs.CANCELLED:
-        ctx.publish(PARAMETER_OPTIMIZATION, job.id, job.kind, {"stage": "cancelled"})
+    job = cancel_job(optimization_id, found, "optimization")
     return {"optimization_id": job.id, "status": job.status}
 
 

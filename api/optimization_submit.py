@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from api.context import ServiceContext
-from api.submit import Submission, insert_and_enqueue
+from api.submit import Submission, insert_and_enqueue, new_job_fields
 from store import jobs
 from store.db import transaction
-from store.ids import new_id
-from store.models import utcnow
 from workers.routing import Route, Workload, choose_route, estimate_bars
 
 KIND = "optimization"
@@ -90,27 +87,13 @@ def job_values(
     spec = request.base_spec
     stored = {"request": request.to_payload(), "summary": summary(request)}
     canonical = json.dumps(stored["request"], sort_keys=True, separators=(",", ":"))
-    now = utcnow()
     return {
-        "id": new_id(KIND),
-        "kind": KIND,
-        "status": jobs.QUEUED,
+        **new_job_fields(ctx, KIND, WORKLOAD, route, idempotency_key),
+        "symbols_count": len(spec.symbols),
+        "acceleration_requested": bool(spec.hardware_acceleration_requested),
         "name": f"optimize {spec.backtest_name}"[:200],
         "backtest_type": "parameter_optimization",
         "strategy_id": spec.strategy_id,
         "spec": stored,
         "spec_hash": hashlib.sha256(canonical.encode()).hexdigest(),
-        "idempotency_key": idempotency_key,
-        "symbols_count": len(spec.symbols),
-        "acceleration_requested": bool(spec.hardware_acceleration_requested),
-        "workload": WORKLOAD,
-        "pool": route.pool,
-        "queue": route.queue,
-        "task_id": uuid.uuid4().hex,
-        "progress_percentage": 0.0,
-        "attempts": 0,
-        "max_attempts": ctx.settings.max_attempts,
-        "created_at": now,
-        "enqueued_at": now,
-        "updated_at": now,
     }

@@ -8,7 +8,6 @@ queue of the pool the router picks. Views read PostgreSQL, never the broker.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,11 +18,10 @@ from api.context import ServiceContext, service
 from api.errors import ErrorSchema, fail
 from api.optimization_documents import iso
 from api.requests import accepted, idempotency_key, json_object
-from api.submit import Submission, insert_and_enqueue
+from api.submit import Submission, insert_and_enqueue, new_job_fields
 from store import jobs
 from store.db import transaction
-from store.ids import new_id
-from store.models import Job, utcnow
+from store.models import Job
 from store.results import get_result
 from workers.routing import Route, Workload, choose_route
 
@@ -129,31 +127,17 @@ def route_for(ctx: ServiceContext, stress: Any, n_symbols: int) -> Route:
 def job_values(
     ctx: ServiceContext, stress: Any, n_symbols: int, route: Route, idempotency_key: str | None
 ) -> dict[str, Any]:
-    now = utcnow()
     base = "inline portfolio" if stress.inline else stress.backtest_id
     payload = stress.to_payload()
     return {
-        "id": new_id(KIND),
-        "kind": KIND,
-        "status": jobs.QUEUED,
+        **new_job_fields(ctx, KIND, WORKLOAD, route, idempotency_key),
+        "symbols_count": n_symbols,
+        "acceleration_requested": False,
         "name": f"stress test of {base}"[:200],
         "backtest_type": KIND,
         "strategy_id": None,
         "spec": payload,
         "spec_hash": hashlib.sha256(stress.canonical_json().encode()).hexdigest(),
-        "idempotency_key": idempotency_key,
-        "symbols_count": n_symbols,
-        "acceleration_requested": False,
-        "workload": WORKLOAD,
-        "pool": route.pool,
-        "queue": route.queue,
-        "task_id": uuid.uuid4().hex,
-        "progress_percentage": 0.0,
-        "attempts": 0,
-        "max_attempts": ctx.settings.max_attempts,
-        "created_at": now,
-        "enqueued_at": now,
-        "updated_at": now,
     }
 
 

@@ -65,20 +65,29 @@ def route_for(ctx: ServiceContext, spec: Any) -> Route:
 def job_values(
     ctx: ServiceContext, spec: Any, route: Route, idempotency_key: str | None
 ) -> dict[str, Any]:
-    now = utcnow()
     return {
-        "id": new_id(KIND),
-        "kind": KIND,
-        "status": jobs.QUEUED,
+        **new_job_fields(ctx, KIND, KIND, route, idempotency_key),
+        "symbols_count": len(spec.symbols),
+        "acceleration_requested": bool(spec.hardware_acceleration_requested),
         "name": spec.backtest_name,
         "backtest_type": spec.backtest_type,
         "strategy_id": spec.strategy_id,
         "spec": spec.to_payload(),
         "spec_hash": spec.content_hash(),
+    }
+
+
+def new_job_fields(
+    ctx: ServiceContext, kind: str, workload: str, route: Route, idempotency_key: str | None
+) -> dict[str, Any]:
+    """The bookkeeping every new job row starts with: id, state, route, attempts, times."""
+    now = utcnow()
+    return {
+        "id": new_id(kind),
+        "kind": kind,
+        "status": jobs.QUEUED,
         "idempotency_key": idempotency_key,
-        "symbols_count": len(spec.symbols),
-        "acceleration_requested": bool(spec.hardware_acceleration_requested),
-        "workload": KIND,
+        "workload": workload,
         "pool": route.pool,
         "queue": route.queue,
         "task_id": uuid.uuid4().hex,

@@ -67,24 +67,30 @@ def sessions() -> Any:
 
 def run_import(args: argparse.Namespace) -> int:
     from store.bar_import import parse_file
-    from store.data_import import ImportRejected, import_parsed
 
     options = {"symbol": args.symbol, "frequency": args.frequency, "exchange": args.exchange}
     try:
-        parsed = parse_file(args.file, **options)
+        return import_and_report(parse_file(args.file, **options), args, args.source)
+    except NautilusError as exc:
+        return fail(str(exc), 1 if isinstance(exc, DataError) else 2)
+
+
+def import_and_report(parsed, args: argparse.Namespace, source: str) -> int:
+    """Store parsed bars and print the import report; a rejected import prints why (exit 1)."""
+    from store.data_import import ImportRejected, import_parsed
+
+    try:
         report = import_parsed(
             sessions(),
             parsed,
             frequency=args.frequency,
-            source=args.source,
+            source=source,
             exchange=args.exchange,
             on_error=args.on_error,
         )
     except ImportRejected as exc:
         emit(exc.report)
         return fail(str(exc), 1)
-    except NautilusError as exc:
-        return fail(str(exc), 1 if isinstance(exc, DataError) else 2)
     emit(report)
     return 0
 

@@ -48,8 +48,7 @@ def adapter(name: str) -> Any:
 def run_fetch(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from cli.data import emit, fail, sessions
-    from store.data_import import ImportRejected, import_parsed
+    from cli.data import fail, import_and_report
 
     start, end = pd.Timestamp(args.start), pd.Timestamp(args.end)
     try:
@@ -57,21 +56,9 @@ def run_fetch(args: argparse.Namespace) -> int:
         if args.provider == "fred":
             return write_series(source.series(args.symbol, start, end), args.output)
         parsed = source.bars(args.symbol, start, end, args.frequency)
-        report = import_parsed(
-            sessions(),
-            parsed,
-            frequency=args.frequency,
-            source=source.source,
-            exchange=args.exchange,
-            on_error=args.on_error,
-        )
-    except ImportRejected as exc:
-        emit(exc.report)
-        return fail(str(exc), 1)
+        return import_and_report(parsed, args, source.source)
     except NautilusError as exc:
         return fail(str(exc), 1 if isinstance(exc, DataError) else 2)
-    emit(report)
-    return 0
 
 
 def write_series(series: Any, output: str | None) -> int:

@@ -1,0 +1,30 @@
+"""Cancelling a job of any kind: one guarded transition, one answer, one event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from api.context import service
+from api.errors import fail
+from store import jobs
+from store.db import transaction
+from store.models import Job
+from workers import events
+from workers.dispatch import revoke
+
+
+def cancel_job(job_id: str, found: Callable[[Job | None, str], Job], label: str) -> Job:
+    """A queued job ends ``cancelled`` now (its message revoked, the event published); a
+    running one becomes ``cancelling`` and stops at its next progress point; a finished one
+    is a 409. ``found`` answers 404 for an unknown id or another kind of job."""
+    ctx = service()
+    with transaction(ctx.sessions) as session:
+        status, changed = jobs.request_cancel(session, job_id)
+        job = found(jobs.get_job(session, job_id), job_id)
+    if not changed and status != jobs.CANCELLING:
+        fail(409, f"{label} {job_id} is already {status}; only active jobs can be cancelled")
+    if changed and status == jobs.CANCELLED:
+        revoke(ctx.celery, job.task_id or "")
+        type_, data = events.ending(job.kind, jobs.CANCELLED, {"status": jobs.CANCELLED})
+        ctx.publish(type_, job.id, job.kind, data)
+    return job
