@@ -22,19 +22,18 @@ from sqlalchemy.exc import OperationalError
 
 from store import jobs, trials
 from store.db import transaction
-from tasks.backtest import publish, unclaimable
 from tasks.context import TaskContext, context
 from tasks.lease import Lease, LeaseKeeper, acquire
 from tasks.optimize_chord import batch_count, batches, cpu_slots, launch
 from tasks.optimize_steps import (
     Batch,
     complete,
-    end,
     first_stubs,
     load_job,
     next_stubs,
     score_stubs,
 )
+from tasks.outcomes import fail, publish, unclaimable
 from workers import events
 from workers.app import celery_app
 from workers.celery_config import FINISH_OPTIMIZATION, PLAN_OPTIMIZATION, SCORE_BATCH
@@ -74,10 +73,10 @@ def plan_optimization(self: Task, job_id: str) -> str:
             round_no = trials.latest_round(session, job_id)
         return send_pending(ctx, lease, job.queue, job.request.use_parallel, round_no)
     except NautilusError as exc:
-        return _fail(ctx, lease, exc.code, str(exc), getattr(exc, "errors", {}))
+        return fail(ctx, lease, KIND, exc.code, str(exc), getattr(exc, "errors", {}))
     except TRANSIENT as exc:
         if self.request.retries >= self.max_retries:
-            return _fail(ctx, lease, "transient_error_exhausted", str(exc))
+            return fail(ctx, lease, KIND, "transient_error_exhausted", str(exc))
         _release(ctx, lease)
         raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
 
@@ -113,7 +112,7 @@ def score_batch(self: Task, job_id: str, lease_id: str, first: int, last: int) -
                 return {"skipped": status or "lease lost"}
             return {"scored": score_stubs(ctx, lease, batch, keeper)}
     except NautilusError as exc:
-        _fail(ctx, lease, exc.code, f"{batch}: {exc}", getattr(exc, "errors", {}))
+        fail(ctx, lease, KIND, exc.code, f"{batch}: {exc}", getattr(exc, "errors", {}))
         return {"failed": str(exc)}
     except Exception as exc:  # a bug, a transient outage or a device error: bounded retries
         if self.request.retries < self.max_retries:
@@ -121,7 +120,7 @@ def score_batch(self: Task, job_id: str, lease_id: str, first: int, last: int) -
             raise self.retry(exc=exc, countdown=min(30, 2**self.request.retries)) from exc
         message = f"{batch} failed {self.request.retries + 1} times: {type(exc).__name__}: {exc}"
         log.exception("job %s: %s", job_id, message)
-        _fail(ctx, lease, "batch_failed", message)
+        fail(ctx, lease, KIND, "batch_failed", message)
         return {"failed": message}
 
 
@@ -153,24 +152,19 @@ def finish_optimization(self: Task, job_id: str, lease_id: str, round_no: int = 
         if round_no < latest:
             return f"round {round_no} superseded by round {latest}"
         if missing:
-            return _fail(ctx, lease, "batch_failed", f"{missing} parameter sets were not scored")
+            return fail(
+                ctx, lease, KIND, "batch_failed", f"{missing} parameter sets were not scored"
+            )
         if job.request.adaptive and next_stubs(ctx, job, round_no):
             parallel = job.request.use_parallel
             return send_pending(ctx, lease, job.queue, parallel, round_no + 1)
         return complete(ctx, lease, job, jobs.COMPLETED)
     except NautilusError as exc:
-        return _fail(ctx, lease, exc.code, str(exc), getattr(exc, "errors", {}))
+        return fail(ctx, lease, KIND, exc.code, str(exc), getattr(exc, "errors", {}))
     except TRANSIENT as exc:
         if self.request.retries >= self.max_retries:
-            return _fail(ctx, lease, "transient_error_exhausted", str(exc))
+            return fail(ctx, lease, KIND, "transient_error_exhausted", str(exc))
         raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
-
-
-def _fail(
-    ctx: TaskContext, lease: Lease, code: str, message: str, errors: dict | None = None
-) -> str:
-    """End the job ``failed`` with the reason (only while this lease holds it)."""
-    return end(ctx, lease, jobs.FAILED, {"code": code, "message": message, "errors": errors or {}})
 
 
 def _release(ctx: TaskContext, lease: Lease) -> None:

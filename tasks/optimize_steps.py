@@ -18,10 +18,10 @@ from store import jobs, trials
 from store.db import transaction
 from store.models import utcnow
 from store.results import save_result
-from tasks.backtest import publish
 from tasks.context import TaskContext
 from tasks.lease import Lease, LeaseKeeper
 from tasks.market import load_market
+from tasks.outcomes import end, publish
 from tasks.progress import peak_rss_mb
 from workers import events
 
@@ -183,7 +183,8 @@ def complete(ctx: TaskContext, lease: Lease, job: JobView, status: str) -> str:
     with transaction(ctx.sessions) as session:
         scored = trials.all_trials(session, job.id)
     if not any(t["searched"] for t in scored):
-        return end(ctx, lease, status, {"code": status, "message": "no parameter set was scored"})
+        error = {"code": status, "message": "no parameter set was scored"}
+        return end(ctx, lease, KIND, status, error)
     elapsed = (utcnow() - job.started_at).total_seconds() if job.started_at else 0.0
     market = job_market(job)
     document = optimization_document(job.request, scored, folds_of(job), elapsed_s=elapsed)
@@ -209,15 +210,3 @@ def _final(elapsed_s: float) -> dict[str, Any]:
         "processing_time_ms": round(elapsed_s * 1000.0, 3),
         "memory_usage_mb": round(peak_rss_mb(), 1),
     }
-
-
-def end(ctx: TaskContext, lease: Lease, status: str, error: dict[str, Any]) -> str:
-    """End the job in ``status`` (failed or cancelled) without a result, and say so."""
-    values: dict[str, Any] = {"memory_usage_mb": round(peak_rss_mb(), 1)}
-    if status == jobs.FAILED:
-        values["error"] = error
-    with transaction(ctx.sessions) as session:
-        if not jobs.finish(session, lease.job_id, lease.lease_id, status, **values):
-            return "lease lost"
-    publish(ctx, events.PARAMETER_OPTIMIZATION, lease.job_id, KIND, {"stage": status, **error})
-    return status

@@ -16,8 +16,8 @@ from typing import Any
 from store import jobs
 from store.db import transaction
 from store.models import utcnow
-from tasks.backtest import publish_ending
 from tasks.context import TaskContext, context
+from tasks.outcomes import publish_ending
 from workers.app import celery_app
 from workers.celery_config import RECONCILE
 from workers.dispatch import send_job

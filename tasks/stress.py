@@ -21,11 +21,11 @@ from sqlalchemy.exc import OperationalError
 from store import jobs
 from store.db import transaction
 from store.results import get_result, save_result
-from tasks.backtest import publish, unclaimable
 from tasks.context import TaskContext, context
 from tasks.devices import note_devices
 from tasks.lease import Lease, LeaseKeeper, LeaseLost, acquire
 from tasks.market import load_market
+from tasks.outcomes import end, fail, publish, retry_or_fail, unclaimable
 from tasks.progress import ProgressReporter, peak_rss_mb
 from workers import events
 from workers.app import celery_app
@@ -53,7 +53,7 @@ def run_stress_test(self: Task, job_id: str) -> str:
     try:
         return run_leased(ctx, lease)
     except TRANSIENT as exc:
-        return retry_or_fail(self, ctx, lease, exc)
+        return retry_or_fail(self, ctx, lease, KIND, exc)
 
 
 def run_leased(ctx: TaskContext, lease: Lease) -> str:
@@ -74,16 +74,16 @@ def run_leased(ctx: TaskContext, lease: Lease) -> str:
             log.warning("job %s: lease lost, another delivery owns it", lease.job_id)
             return "lease lost"
         except Cancelled as exc:
-            return end(ctx, lease, jobs.CANCELLED, {"reason": str(exc)})
+            return end(ctx, lease, KIND, jobs.CANCELLED, {"reason": str(exc)})
         except SoftTimeLimitExceeded:
-            return fail(ctx, lease, "time_limit", "the job ran past its soft time limit")
+            return fail(ctx, lease, KIND, "time_limit", "the job ran past its soft time limit")
         except NautilusError as exc:
-            return fail(ctx, lease, exc.code, str(exc), getattr(exc, "errors", None))
+            return fail(ctx, lease, KIND, exc.code, str(exc), getattr(exc, "errors", None))
         except TRANSIENT:
             raise
         except Exception as exc:  # an engine bug must still end the job, and loudly
             log.exception("job %s failed", lease.job_id)
-            return fail(ctx, lease, "internal_error", f"{type(exc).__name__}: {exc}")
+            return fail(ctx, lease, KIND, "internal_error", f"{type(exc).__name__}: {exc}")
 
 
 def compute(ctx: TaskContext, payload: dict[str, Any], reporter: Any) -> tuple[dict, str, str]:
@@ -170,34 +170,6 @@ def completion_summary(document: dict[str, Any]) -> dict[str, Any]:
         **{k: mc.get(k) for k in ("var_95", "cvar_95", "var_99", "cvar_99")},
         "processing_time_ms": document["processing_time_ms"],
     }
-
-
-def fail(ctx, lease: Lease, code: str, message: str, errors: dict | None = None) -> str:
-    return end(ctx, lease, jobs.FAILED, {"code": code, "message": message, "errors": errors or {}})
-
-
-def end(ctx: TaskContext, lease: Lease, status: str, error: dict[str, Any]) -> str:
-    """End the leased job in ``status`` (failed or cancelled) and tell subscribers."""
-    values: dict[str, Any] = {"memory_usage_mb": round(peak_rss_mb(), 1)}
-    if status == jobs.FAILED:
-        values["error"] = error
-    with transaction(ctx.sessions) as session:
-        if not jobs.finish(session, lease.job_id, lease.lease_id, status, **values):
-            return "lease lost"
-    stage(ctx, lease.job_id, status, **error)
-    return status
-
-
-def retry_or_fail(task: Task, ctx: TaskContext, lease: Lease, exc: Exception) -> str:
-    """Retry a transient error with backoff, a bounded number of times, then fail the job."""
-    if task.request.retries >= task.max_retries:
-        return fail(ctx, lease, "transient_error_exhausted", f"{exc}")
-    try:
-        with transaction(ctx.sessions) as session:
-            jobs.release(session, lease.job_id, lease.lease_id)
-    except OperationalError:  # the reconciler frees the job once its heartbeat is stale
-        log.warning("job %s: could not release its lease before retrying", lease.job_id)
-    raise task.retry(exc=exc, countdown=min(60, 2**task.request.retries))
 
 
 def stage(ctx: TaskContext, job_id: str, name: str, **data: Any) -> None:
