@@ -23,12 +23,13 @@ from api.schemas import (
     ResultsArgsSchema,
     SubmitResponseSchema,
 )
-from api.submit import submit_backtest
+from api.submit import submit
 from store import jobs
 from store.job_query import JobQuery, search_jobs
 from store.models import Job
 from store.result_sections import select_sections
 from store.results import get_result
+from workers.kinds import BACKTEST
 
 blp = Blueprint("backtests", __name__, description="Backtest jobs")
 ERRORS = {"schema": ErrorSchema}
@@ -42,9 +43,9 @@ ERRORS = {"schema": ErrorSchema}
 @blp.alt_response(422, **ERRORS)
 def create_backtest() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Create a backtest job and queue it (202: it runs asynchronously)."""
-    submission = submit_backtest(service(), json_object(), idempotency_key())
+    submission = submit(service(), BACKTEST, json_object(), idempotency_key())
     job = submission.job
-    return accepted(submitted(job), f"/backtests/{job.id}", submission.created)
+    return accepted(submitted(job), BACKTEST.url(job.id), submission.created)
 
 
 @blp.route("/backtests/<string:execution_id>", methods=["GET"])
@@ -80,7 +81,7 @@ def get_results(args: dict[str, bool], execution_id: str) -> dict[str, Any]:
 @blp.alt_response(409, **ERRORS)
 def cancel_backtest(execution_id: str) -> Job:
     """Cancel: a queued job ends now; a running one stops at its next progress point."""
-    return cancel_job(execution_id, found, "backtest")
+    return cancel_job(execution_id, found, BACKTEST)
 
 
 @blp.route("/backtests/query", methods=["POST"])
@@ -119,7 +120,7 @@ def job_query(args: dict[str, Any]) -> JobQuery:
 
 
 def found(job: Job | None, execution_id: str) -> Job:
-    if job is None or job.kind != "backtest":
+    if job is None or job.kind != BACKTEST.name:
         fail(404, f"no backtest with execution_id {execution_id!r}")
     return job
 

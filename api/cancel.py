@@ -9,11 +9,11 @@ from api.errors import fail
 from store import jobs
 from store.db import transaction
 from store.models import Job
-from workers import events
 from workers.dispatch import revoke
+from workers.kinds import CANCELLED, JobKind
 
 
-def cancel_job(job_id: str, found: Callable[[Job | None, str], Job], label: str) -> Job:
+def cancel_job(job_id: str, found: Callable[[Job | None, str], Job], kind: JobKind) -> Job:
     """A queued job ends ``cancelled`` now (its message revoked, the event published); a
     running one becomes ``cancelling`` and stops at its next progress point; a finished one
     is a 409. ``found`` answers 404 for an unknown id or another kind of job."""
@@ -22,9 +22,8 @@ def cancel_job(job_id: str, found: Callable[[Job | None, str], Job], label: str)
         status, changed = jobs.request_cancel(session, job_id)
         job = found(jobs.get_job(session, job_id), job_id)
     if not changed and status != jobs.CANCELLING:
-        fail(409, f"{label} {job_id} is already {status}; only active jobs can be cancelled")
+        fail(409, f"{kind.label} {job_id} is already {status}; only active jobs can be cancelled")
     if changed and status == jobs.CANCELLED:
         revoke(ctx.celery, job.task_id or "")
-        type_, data = events.ending(job.kind, jobs.CANCELLED, {"status": jobs.CANCELLED})
-        ctx.publish(type_, job.id, job.kind, data)
+        ctx.publish(kind, CANCELLED, job.id, {"status": CANCELLED})
     return job

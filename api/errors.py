@@ -92,9 +92,10 @@ def handle_domain_error(error: Exception) -> tuple[Response, int]:
 
     if isinstance(error, SpecError):
         errors = {field: list(msgs) for field, msgs in error.errors.items()}
-        return jsonify(error_body(422, summary(errors), errors)), 422
-    code = 422 if isinstance(error, DataError) else 400
-    body = error_body(code, str(error), getattr(error, "errors", None))
+        code, body = 422, error_body(422, summary(errors), errors)
+    else:
+        code = 422 if isinstance(error, DataError) else 400
+        body = error_body(code, str(error), getattr(error, "errors", None))
     body.update(getattr(error, "extra", None) or {})  # e.g. the validation report of a 422
     return jsonify(body), code
 

@@ -15,12 +15,13 @@ from api.cancel import cancel_job
 from api.context import service
 from api.errors import ErrorSchema, fail
 from api.optimization_documents import status_document, submitted, trials_page
-from api.optimization_submit import KIND, submit_optimization
 from api.requests import accepted, idempotency_key, json_object
+from api.submit import submit
 from store import jobs, trials
 from store.db import transaction
 from store.models import Job
 from store.results import get_result
+from workers.kinds import OPTIMIZATION
 from workers.settings import get_settings
 
 blp = Blueprint("optimization", __name__, description="Parameter optimization jobs")
@@ -83,11 +84,11 @@ class HeatmapArgsSchema(Schema):
 def optimize_parameters() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a parameter optimization (202: it runs asynchronously as a chord of batches)."""
     ctx = service()
-    submission = submit_optimization(ctx, json_object(), idempotency_key())
+    submission = submit(ctx, OPTIMIZATION, json_object(), idempotency_key())
     with transaction(ctx.sessions) as session:
-        mean = jobs.job_stats(session, KIND).mean_run_seconds
+        mean = jobs.job_stats(session, OPTIMIZATION.name).mean_run_seconds
     job = submission.job
-    return accepted(submitted(job, mean), f"/optimization/{job.id}", submission.created)
+    return accepted(submitted(job, mean), OPTIMIZATION.url(job.id), submission.created)
 
 
 @blp.route("/optimization/<string:optimization_id>", methods=["GET"])
@@ -121,7 +122,7 @@ def list_trials(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
             page=args["page"],
             page_size=args["page_size"],
         )
-    target = job.spec["summary"]["optimization_target"]
+    target = job.summary["optimization_target"]
     return trials_page(items, total, args, window, target)
 
 
@@ -138,7 +139,7 @@ def get_heatmap(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
     with transaction(service().sessions) as session:
         job = found(jobs.get_job(session, optimization_id), optimization_id)
         scored = trials.all_trials(session, optimization_id)
-    info = job.spec["summary"]
+    info = job.summary
     x, y = axes(info["parameters"], args.get("x"), args.get("y"))
     target = Target(info["optimization_target"], info["direction"], _transform(info))
     return heatmap(scored, target, x, y, window_of(job, args.get("window")))
@@ -150,18 +151,18 @@ def get_heatmap(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
 @blp.alt_response(409, **ERRORS)
 def cancel_optimization(optimization_id: str) -> dict[str, Any]:
     """Cancel: pending batches are skipped and the job ends cancelled with its best so far."""
-    job = cancel_job(optimization_id, found, "optimization")
+    job = cancel_job(optimization_id, found, OPTIMIZATION)
     return {"optimization_id": job.id, "status": job.status}
 
 
 def found(job: Job | None, optimization_id: str) -> Job:
-    if job is None or job.kind != KIND:
+    if job is None or job.kind != OPTIMIZATION.name:
         fail(404, f"no optimization with id {optimization_id!r}")
     return job
 
 
 def window_of(job: Job, asked: str | None) -> str:
-    info = job.spec["summary"]
+    info = job.summary
     if asked is None:
         return info["selection_window"]
     if asked not in info["windows"]:

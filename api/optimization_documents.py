@@ -10,14 +10,7 @@ from math import ceil
 from typing import Any
 
 from store.trials import Progress
-
-WORKLOAD_PREFIX = "optimize."
-
-
-def iso(moment: Any) -> str | None:
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from workers.timestamps import iso_utc
 
 
 def links(job_id: str) -> dict[str, str]:
@@ -32,7 +25,7 @@ def links(job_id: str) -> dict[str, str]:
 
 def submitted(job: Any, mean_seconds: float | None) -> dict[str, Any]:
     """The seed's ``POST /optimization/parameters`` response."""
-    info = job.spec["summary"]
+    info = job.summary
     return {
         "status": job.status,
         "optimization_id": job.id,
@@ -40,7 +33,7 @@ def submitted(job: Any, mean_seconds: float | None) -> dict[str, Any]:
         "parameter_combinations": info["parameter_combinations"],
         "optimization_target": info["optimization_target"],
         "method": info["method"],
-        "started_at": iso(job.created_at),
+        "started_at": iso_utc(job.created_at),
         "queue": job.queue,
         "links": links(job.id),
     }
@@ -59,7 +52,7 @@ def metric_display(name: str, value: Any) -> Any:
 
 def progress_section(job: Any, progress: Progress) -> dict[str, Any]:
     """Iterations and the best trial so far (on the selection window)."""
-    info = job.spec["summary"]
+    info = job.summary
     planned = max(info["parameter_combinations"], progress.total)
     window, target = info["selection_window"], info["optimization_target"]
     best = (progress.best_scores or {}).get(window, {}).get(target)
@@ -75,7 +68,7 @@ def progress_section(job: Any, progress: Progress) -> dict[str, Any]:
 def status_document(job: Any, progress: Progress, result: Any) -> dict[str, Any]:
     """``GET /optimization/{id}``: status and progress; the result once there is one (a
     completed job, or a cancelled one with the best of the trials scored before the cancel)."""
-    info = job.spec["summary"]
+    info = job.summary
     body: dict[str, Any] = {
         "optimization_id": job.id,
         "status": job.status,
@@ -110,9 +103,9 @@ def _job_fields(job: Any) -> dict[str, Any]:
         "queue": job.queue,
         "attempts": job.attempts,
         "error": job.error,
-        "created_at": iso(job.created_at),
-        "started_at": iso(job.started_at),
-        "finished_at": iso(job.finished_at),
+        "created_at": iso_utc(job.created_at),
+        "started_at": iso_utc(job.started_at),
+        "finished_at": iso_utc(job.finished_at),
         "links": links(job.id),
     }
 

@@ -10,15 +10,14 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, vali
 from store.job_query import SORTABLE
 from store.models import STATUSES
 from workers.settings import get_settings
+from workers.timestamps import iso_utc
 
 
 class Timestamp(fields.DateTime):
     """ISO 8601 in UTC with milliseconds and a ``Z``, as the seed writes them."""
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> str | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso_utc(value)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         moment = super()._deserialize(value, attr, data, **kwargs)

@@ -1,4 +1,10 @@
-"""Accepting a backtest: validate the spec, route it, write the job row, enqueue after commit."""
+"""Accepting a job of any kind: read its request, route it, write its row, enqueue after commit.
+
+One path for every kind (``workers.kinds``): the kind's request parser reports every problem
+of a body in one 422 (looking up stored backtests and data through ``DatabaseResolver``); the
+router picks the pool from the request's work size; the row is inserted (or found again by its
+``Idempotency-Key``) and the task is sent only once the row has committed.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +16,15 @@ from typing import Any
 
 from api.context import ServiceContext
 from api.errors import fail
+from api.resolver import DatabaseResolver, split_flag
 from store import jobs
 from store.db import transaction
-from store.ids import new_id
 from store.models import utcnow
 from workers.dispatch import send_job
-from workers.routing import Route, Workload, choose_route, estimate_bars
+from workers.kinds import JobKind, kind_named
+from workers.routing import Route, Workload, choose_route
 
 log = logging.getLogger(__name__)
-KIND = "backtest"
 
 
 @dataclass(frozen=True)
@@ -27,18 +33,29 @@ class Submission:
     created: bool
 
 
-def submit_backtest(
-    ctx: ServiceContext, payload: Mapping[str, Any], idempotency_key: str | None
+def submit(
+    ctx: ServiceContext, kind: JobKind, payload: Mapping[str, Any], idempotency_key: str | None
 ) -> Submission:
     """Create (or, for a repeated ``Idempotency-Key``, find) the job and enqueue it."""
-    from api.data_gate import check_data, split_flag
-    from engine.spec import parse_spec
+    from engine.canonical import content_hash
 
-    payload, proceed = split_flag(payload)
-    spec = parse_spec(payload)
-    check_data(ctx, spec, proceed)
-    route = route_for(ctx, spec)
-    values = job_values(ctx, spec, route, idempotency_key)
+    body, proceed = split_flag(payload)
+    request = kind.parse_request()(body, DatabaseResolver(ctx, proceed))
+    labels = request.job_labels()
+    work = Workload(kind.workload, labels.cells, labels.acceleration_requested)
+    route = choose_route(work, ctx.live_pools(), ctx.settings.gpu_min_cells)
+    stored = request.to_payload()
+    values = {
+        **new_job_fields(ctx, kind, route, idempotency_key),
+        "symbols_count": labels.symbols_count,
+        "acceleration_requested": labels.acceleration_requested,
+        "name": labels.name,
+        "backtest_type": labels.backtest_type,
+        "strategy_id": labels.strategy_id,
+        "spec": stored,
+        "spec_hash": content_hash(stored),
+        "summary": dict(labels.summary) if labels.summary is not None else None,
+    }
     return insert_and_enqueue(ctx, values)
 
 
@@ -48,46 +65,24 @@ def insert_and_enqueue(ctx: ServiceContext, values: dict[str, Any]) -> Submissio
     with transaction(ctx.sessions) as session:
         job, created = jobs.insert_job(session, values)
     if not created:
-        if job.spec_hash != values["spec_hash"]:
+        if job.spec_hash != values["spec_hash"] or job.kind != values["kind"]:
             fail(409, "this Idempotency-Key was already used with a different request body")
         return Submission(job, created=False)
     enqueue(ctx, job)
     return Submission(job, created=True)
 
 
-def route_for(ctx: ServiceContext, spec: Any) -> Route:
-    symbols = set(spec.symbols) | ({spec.benchmark_symbol} if spec.benchmark_symbol else set())
-    bars = estimate_bars(spec.start_date, spec.end_date, spec.frequency)
-    work = Workload(KIND, len(symbols) * bars, bool(spec.hardware_acceleration_requested))
-    return choose_route(work, ctx.live_pools(), ctx.settings.gpu_min_cells)
-
-
-def job_values(
-    ctx: ServiceContext, spec: Any, route: Route, idempotency_key: str | None
-) -> dict[str, Any]:
-    return {
-        **new_job_fields(ctx, KIND, KIND, route, idempotency_key),
-        "symbols_count": len(spec.symbols),
-        "acceleration_requested": bool(spec.hardware_acceleration_requested),
-        "name": spec.backtest_name,
-        "backtest_type": spec.backtest_type,
-        "strategy_id": spec.strategy_id,
-        "spec": spec.to_payload(),
-        "spec_hash": spec.content_hash(),
-    }
-
-
 def new_job_fields(
-    ctx: ServiceContext, kind: str, workload: str, route: Route, idempotency_key: str | None
+    ctx: ServiceContext, kind: JobKind, route: Route, idempotency_key: str | None
 ) -> dict[str, Any]:
     """The bookkeeping every new job row starts with: id, state, route, attempts, times."""
     now = utcnow()
     return {
-        "id": new_id(kind),
-        "kind": kind,
+        "id": kind.new_id(),
+        "kind": kind.name,
         "status": jobs.QUEUED,
         "idempotency_key": idempotency_key,
-        "workload": workload,
+        "workload": kind.workload,
         "pool": route.pool,
         "queue": route.queue,
         "task_id": uuid.uuid4().hex,
@@ -103,7 +98,7 @@ def new_job_fields(
 def enqueue(ctx: ServiceContext, job: Any) -> None:
     """Send the job's message; if the broker refuses, the reconciler sends it later."""
     try:
-        send_job(ctx.celery, job.kind, job.id, job.queue, job.task_id or job.id)
+        send_job(ctx.celery, kind_named(job.kind), job.id, job.queue, job.task_id or job.id)
     except Exception as exc:  # the row is committed: the job is accepted either way
         log.error("could not enqueue %s (the reconciler will retry): %s", job.id, exc)
         with transaction(ctx.sessions) as session:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from accel.device import compute_dtype, device_label, signal_dtype
+from engine.canonical import input_digest
 from engine.errors import DataError
 from engine.market import Market
 from engine.metrics import performance_metrics
-from engine.report import results_document
+from engine.report import headline, results_document
 from engine.simulation import bars_for, execution_prices, run_lanes
 from engine.spec import BacktestSpec
 from engine.strategies import get_strategy
@@ -44,8 +45,7 @@ class BacktestResult:
     @property
     def input_digest(self) -> str:
         """Identifies the inputs: the spec's content hash and the dataset version."""
-        text = f"{self.spec.content_hash()}:{self.market.source}:{self.market.version}"
-        return hashlib.sha256(text.encode()).hexdigest()
+        return input_digest(self.spec.content_hash(), self.market.source, self.market.version)
 
     def summary(self) -> dict:
         return {
@@ -56,6 +56,19 @@ class BacktestResult:
             "hardware_used": self.device,
             "current_date": str(np.datetime_as_string(self.market.timestamps[-1], "s")) + "Z",
             "equity_final": float(self.equity[-1]),
+        }
+
+    def row_fields(self) -> dict:
+        """What the job's status reports once the run is done, with the headline metrics."""
+        last = pd.Timestamp(self.market.timestamps[-1])
+        return {
+            "processing_time_ms": round(self.processing_time_ms, 3),
+            "data_points_processed": int(self.market.n_bars * len(self.market.symbols)),
+            "orders_executed": len(self.fills),
+            "trades_completed": len(self.closed_trades),
+            "hardware_used": self.device,
+            "bar_time": (last.tz_localize("UTC") if last.tzinfo is None else last).to_pydatetime(),
+            "metrics": headline(self),
         }
 
     def document(self, include_trades=True, include_positions=True, include_analytics=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NautilusError(Exception):
     """Base of every error the service raises on purpose."""
@@ -14,8 +16,9 @@ class SpecError(NautilusError):
 
     code = "invalid_spec"
 
-    def __init__(self, errors: dict[str, list[str]]):
+    def __init__(self, errors: dict[str, list[str]], extra: dict[str, Any] | None = None):
         self.errors = errors
+        self.extra = extra or {}  # more keys for the API's error body (a validation report)
         summary = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
         super().__init__(summary)
 

@@ -97,20 +97,31 @@ def _execution_summary(result: BacktestResult) -> dict[str, Any]:
     }
 
 
+HEADLINE_METRICS = (
+    "total_return",
+    "annual_return",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "max_drawdown",
+    "calmar_ratio",
+    "volatility",
+    "beta",
+    "alpha",
+    "win_rate",
+    "profit_factor",
+)
+"""The results' ``performance_metrics``: what job listings show and sort by."""
+
+
+def headline(result: BacktestResult) -> dict[str, float | None]:
+    """The ``performance_metrics`` of a result, in the seed's units."""
+    trades = np.array([t.pnl for t in result.closed_trades])
+    return _performance(result, trade_statistics(trades))
+
+
 def _performance(result: BacktestResult, stats: dict[str, Any]) -> dict[str, Any]:
     m = result.metrics
-    keys = (
-        "total_return",
-        "annual_return",
-        "sharpe_ratio",
-        "sortino_ratio",
-        "max_drawdown",
-        "calmar_ratio",
-        "volatility",
-        "beta",
-        "alpha",
-    )
-    out = {key: _num(m.get(key), key) for key in keys}
+    out = {key: _num(m.get(key), key) for key in HEADLINE_METRICS[:-2]}
     out["win_rate"] = stats["win_rate"]
     out["profit_factor"] = stats["profit_factor"]
     return out

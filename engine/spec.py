@@ -8,8 +8,6 @@ field name with how to fix it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -17,8 +15,11 @@ from typing import Any
 
 import pandas as pd
 
+from engine.canonical import Canonical
+from engine.data.sources import SYNTHETIC, resolve_source
 from engine.errors import SpecError
 from engine.metrics import PERIODS_PER_YEAR
+from engine.requests import JobLabels, Resolver, data_window, estimate_bars
 from engine.spec_fields import FieldChecker
 from engine.strategies import get_strategy
 
@@ -31,7 +32,7 @@ MAX_SYMBOLS = 1000
 
 
 @dataclass(frozen=True)
-class BacktestSpec:
+class BacktestSpec(Canonical):
     """Everything that determines a backtest's numbers (and a few labels that do not)."""
 
     backtest_name: str
@@ -45,7 +46,7 @@ class BacktestSpec:
     frequency: str = "1d"
     timezone: str = "UTC"
     universes: tuple[str, ...] = ()
-    data_sources: tuple[str, ...] = ("synthetic",)
+    data_sources: tuple[str, ...] = ("database",)
     initial_capital: float = 100_000.0
     max_position_size: float = 1.0
     max_portfolio_leverage: float = 1.0
@@ -71,6 +72,19 @@ class BacktestSpec:
     def periods_per_year(self) -> float:
         return PERIODS_PER_YEAR[self.frequency]
 
+    def job_labels(self) -> JobLabels:
+        """The job row's labels and the work's size (symbols with the benchmark x bars)."""
+        symbols = set(self.symbols) | ({self.benchmark_symbol} if self.benchmark_symbol else set())
+        bars = estimate_bars(self.start_date, self.end_date, self.frequency)
+        return JobLabels(
+            name=self.backtest_name,
+            strategy_id=self.strategy_id,
+            backtest_type=self.backtest_type,
+            symbols_count=len(self.symbols),
+            cells=len(symbols) * bars,
+            acceleration_requested=self.hardware_acceleration_requested,
+        )
+
     def to_payload(self) -> dict[str, Any]:
         """A JSON-safe dict that ``parse_spec`` turns back into an equal spec."""
         payload = asdict(self)
@@ -83,28 +97,39 @@ class BacktestSpec:
         payload["sectors"] = dict(self.sectors)
         return payload
 
-    def canonical_json(self) -> str:
-        return json.dumps(self.to_payload(), sort_keys=True, separators=(",", ":"))
-
-    def content_hash(self) -> str:
-        """sha256 of the canonical JSON: equal specs hash equal, whatever the input order."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
-
 
 def _iso(ts: pd.Timestamp) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_spec(payload: Mapping[str, Any]) -> BacktestSpec:
-    """Validate a ``POST /backtests`` body; raise ``SpecError`` listing every bad field."""
+def parse_spec(payload: Mapping[str, Any], resolver: Resolver | None = None) -> BacktestSpec:
+    """Validate a ``POST /backtests`` body; raise ``SpecError`` listing every problem: bad
+    fields, related fields that disagree, and (with a ``resolver``) missing stored data."""
     if not isinstance(payload, Mapping):
         raise SpecError.single("body", "must be a JSON object with the backtest's fields")
     check = FieldChecker(payload, BacktestSpec)
     values = _read_fields(check)
-    check.raise_if_errors()
     _check_relations(check, values)
+    if resolver is not None:
+        check_stored_data(check, values, resolver)
     check.raise_if_errors()
     return BacktestSpec(**values)
+
+
+def check_stored_data(check: FieldChecker, v: Mapping[str, Any], resolver: Resolver) -> None:
+    """The stored bars a spec reads must be present and usable (synthetic ones need nothing)."""
+    window_fields = ("symbols", "start_date", "end_date", "frequency", "data_sources")
+    if not check.ok(*window_fields, "benchmark_symbol", "end_date"):
+        return
+    try:
+        if resolve_source(v["data_sources"]) == SYNTHETIC:
+            return
+    except SpecError as exc:
+        check.merge(exc)
+        return
+    symbols = [*v["symbols"], *filter(None, [v["benchmark_symbol"]])]
+    window = data_window(symbols, v["start_date"], v["end_date"], v["frequency"])
+    check.data_problems(resolver.check_data(window))
 
 
 def _read_fields(check: FieldChecker) -> dict[str, Any]:
@@ -143,13 +168,16 @@ def _read_fields(check: FieldChecker) -> dict[str, Any]:
 
 
 def _check_relations(check: FieldChecker, v: dict[str, Any]) -> None:
-    if v["end_date"] <= v["start_date"]:
+    """Checks between fields, each run when the fields it reads are valid."""
+    if check.ok("start_date", "end_date") and v["end_date"] <= v["start_date"]:
         check.error("end_date", "must be after start_date")
     unknown_sectors = sorted(set(v["sectors"]) - set(v["symbols"]))
-    if unknown_sectors:
+    if check.ok("sectors", "symbols") and unknown_sectors:
         check.error("sectors", f"names symbols not in symbols: {unknown_sectors}")
     if "max_sector_exposure" in v["risk_limits"] and not v["sectors"]:
         check.error("risk_limits.max_sector_exposure", "needs sectors: {symbol: sector}")
+    if not check.ok("strategy_id", "strategy_parameters"):
+        return
     try:
         strategy = get_strategy(v["strategy_id"])
         v["strategy_id"] = strategy.id

@@ -26,18 +26,31 @@ class FieldChecker:
             for f in dataclasses.fields(target)
             if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
         }
-        self.known = {f.name for f in dataclasses.fields(target)}
+        self.known = {f.name for f in dataclasses.fields(target) if not f.metadata.get("internal")}
+        self.extra: dict[str, Any] = {}
 
     def error(self, field: str, message: str) -> None:
         self.errors.setdefault(field, []).append(message)
 
-    def merge(self, exc: SpecError) -> None:
+    def merge(self, exc: SpecError, prefix: str = "") -> None:
         for field, messages in exc.errors.items():
+            self.errors.setdefault(prefix + field, []).extend(messages)
+        self.extra.update(exc.extra)
+
+    def data_problems(self, found: Any) -> None:
+        """Record an ``engine.requests.DataCheck``: its errors and its validation report."""
+        for field, messages in found.errors.items():
             self.errors.setdefault(field, []).extend(messages)
+        if found.errors and found.report is not None:
+            self.extra["validation_report"] = dict(found.report)
+
+    def ok(self, *fields: str) -> bool:
+        """Whether none of ``fields`` has an error (checks of their relations may run)."""
+        return not any(f in self.errors for f in fields)
 
     def raise_if_errors(self) -> None:
         if self.errors:
-            raise SpecError(self.errors)
+            raise SpecError(self.errors, self.extra)
 
     def unknown_fields(self) -> None:
         for key in self.payload:

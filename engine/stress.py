@@ -10,8 +10,6 @@ problems together, each under its field name (``scenarios[0].probability``) with
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,8 +18,10 @@ from typing import Any
 import pandas as pd
 
 from accel.montecarlo import METHODS
-from engine.data.sources import resolve_source
+from engine.canonical import Canonical
+from engine.data.sources import SYNTHETIC, resolve_source
 from engine.errors import SpecError
+from engine.requests import JobLabels, Resolver, data_window
 from engine.scenarios import BUILTIN_SCENARIOS, Scenario
 from engine.spec import SYMBOL_PATTERN
 from engine.spec_fields import FieldChecker
@@ -46,7 +46,7 @@ METHOD_OPTIONS = {"degrees_of_freedom": "parametric_t", "block_size": "bootstrap
 
 
 @dataclass(frozen=True)
-class StressRequest:
+class StressRequest(Canonical):
     """Everything that determines a stress test's numbers."""
 
     backtest_id: str | None = None
@@ -54,7 +54,7 @@ class StressRequest:
     initial_value: float = 100_000.0
     history_start_date: pd.Timestamp | None = None
     history_end_date: pd.Timestamp | None = None
-    data_sources: tuple[str, ...] = ("synthetic",)
+    data_sources: tuple[str, ...] = ("database",)
     data_seed: int = 42
     scenarios: tuple[Scenario, ...] = ()
     include_monte_carlo: bool = True
@@ -67,14 +67,30 @@ class StressRequest:
     drift: str = "historical"
     market_proxy: str = "SPY"
     strategy_paths: int = 0  # re-run the backtest's strategy on this many simulated paths
+    book_symbols: int = field(default=0, compare=False, metadata={"internal": True})
+    """How many symbols the base backtest holds, once the resolver looked it up."""
 
     @property
     def inline(self) -> bool:
         return self.backtest_id is None
 
+    def job_labels(self) -> JobLabels:
+        """The job row's labels; the work is paths x days x assets per Monte Carlo run."""
+        n_symbols = len(self.portfolio) if self.inline else self.book_symbols
+        runs = 1 + sum(1 for s in self.scenarios if s.volatility_multipliers or s.builtin)
+        simulated = self.monte_carlo_iterations * self.horizon_days * max(n_symbols, 1) * runs
+        base = "inline portfolio" if self.inline else self.backtest_id
+        return JobLabels(
+            name=f"stress test of {base}"[:200],
+            strategy_id=None,
+            backtest_type="stress_test",
+            symbols_count=n_symbols,
+            cells=simulated if self.include_monte_carlo else n_symbols,
+        )
+
     def to_payload(self) -> dict[str, Any]:
         """A JSON-safe dict that ``parse_stress_request`` turns back into an equal request."""
-        skip = ("portfolio", "scenarios", *INLINE_ONLY)
+        skip = ("portfolio", "scenarios", "book_symbols", *INLINE_ONLY)
         skip += tuple(o for o, m in METHOD_OPTIONS.items() if m != self.method)
         payload = {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in skip}
         payload["scenarios"] = [_scenario_payload(s) for s in self.scenarios]
@@ -86,12 +102,6 @@ class StressRequest:
             payload["data_sources"] = list(self.data_sources)
             payload["data_seed"] = self.data_seed
         return payload
-
-    def canonical_json(self) -> str:
-        return json.dumps(self.to_payload(), sort_keys=True, separators=(",", ":"))
-
-    def content_hash(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
 def _scenario_payload(scenario: Scenario) -> str | dict[str, Any]:
@@ -113,8 +123,11 @@ class _ScenarioFields:
     probability: float | None = None
 
 
-def parse_stress_request(payload: Mapping[str, Any]) -> StressRequest:
-    """Validate a ``POST /stress-test`` body; raise ``SpecError`` listing every bad field."""
+def parse_stress_request(
+    payload: Mapping[str, Any], resolver: Resolver | None = None
+) -> StressRequest:
+    """Validate a ``POST /stress-test`` body; raise ``SpecError`` listing every problem (with a
+    ``resolver``: also a missing or unfinished base backtest, or missing stored history)."""
     if not isinstance(payload, Mapping):
         raise SpecError.single("body", "must be a JSON object with the stress test's fields")
     inline = payload.get("backtest_id") is None
@@ -122,8 +135,28 @@ def parse_stress_request(payload: Mapping[str, Any]) -> StressRequest:
     values = _read_fields(check, inline)
     check.raise_if_errors()
     _check_relations(check, values, payload)
+    if resolver is not None:
+        _resolve(check, values, resolver)
     check.raise_if_errors()
     return StressRequest(**values)
+
+
+def _resolve(check: FieldChecker, v: dict[str, Any], resolver: Resolver) -> None:
+    """The base backtest must exist and be completed; an inline book's stored history usable."""
+    if v.get("backtest_id") is None:
+        if check.ok("data_sources") and resolve_source(v["data_sources"]) != SYNTHETIC:
+            window = data_window(
+                tuple(v["portfolio"]), v["history_start_date"], v["history_end_date"], "1d"
+            )
+            check.data_problems(resolver.check_data(window))
+        return
+    stored = resolver.backtest(v["backtest_id"])
+    if stored is None:
+        check.error("backtest_id", f"no backtest with id {v['backtest_id']!r}")
+    elif stored.status != "completed":
+        check.error("backtest_id", f"is {stored.status}; stress tests need a completed backtest")
+    else:
+        v["book_symbols"] = stored.symbols_count
 
 
 def _read_fields(check: FieldChecker, inline: bool) -> dict[str, Any]:

@@ -47,9 +47,14 @@ class RoundTrip:
         qty = sum(abs(f.quantity) for f in legs)
         return sum(abs(f.quantity) * f.price for f in legs) / qty if qty else float("nan")
 
+    @property
+    def pnl(self) -> float:
+        """Net of every cost: the sum of the round trip's cash flows."""
+        return sum(f.cash_flow for f in self.fills)
+
     def record(self, timestamps: np.ndarray) -> dict:
         entry_notional = sum(abs(f.quantity) * f.price for f in self.fills if self._opens(f))
-        pnl = sum(f.cash_flow for f in self.fills)
+        pnl = self.pnl
         position = np.cumsum([f.quantity for f in self.fills])
         return {
             "symbol": self.symbol,

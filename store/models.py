@@ -72,6 +72,7 @@ class Job(Base):
     backtest_type: Mapped[str | None] = mapped_column(sa.String(64))
     strategy_id: Mapped[str | None] = mapped_column(sa.String(128))
     spec: Mapped[dict[str, Any]] = mapped_column(JSONDoc)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
     spec_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     symbols_count: Mapped[int] = mapped_column(sa.Integer, default=0)
@@ -90,6 +91,7 @@ class Job(Base):
     trades_completed: Mapped[int | None] = mapped_column(sa.Integer)
     hardware_used: Mapped[str | None] = mapped_column(sa.String(64))
     memory_usage_mb: Mapped[float | None] = mapped_column(sa.Float)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
 
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(sa.Integer, default=3)

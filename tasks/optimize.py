@@ -18,12 +18,12 @@ import logging
 from typing import Any
 
 from celery import Task
-from sqlalchemy.exc import OperationalError
 
 from store import jobs, trials
 from store.db import transaction
 from tasks.context import TaskContext, context
-from tasks.lease import Lease, LeaseKeeper, acquire
+from tasks.job_task import JobRun, job_task
+from tasks.lease import Lease, LeaseKeeper
 from tasks.optimize_chord import batch_count, batches, cpu_slots, launch
 from tasks.optimize_steps import (
     Batch,
@@ -33,52 +33,24 @@ from tasks.optimize_steps import (
     next_stubs,
     score_stubs,
 )
-from tasks.outcomes import fail, publish, unclaimable
-from workers import events
+from tasks.outcomes import TRANSIENT, fail, transient_message
 from workers.app import celery_app
-from workers.celery_config import FINISH_OPTIMIZATION, PLAN_OPTIMIZATION, SCORE_BATCH
+from workers.celery_config import FINISH_OPTIMIZATION, SCORE_BATCH
 from workers.heartbeats import live_workers
-from workers.settings import get_settings
+from workers.kinds import CANCELLED, COMPLETED, OPTIMIZATION
 
 log = logging.getLogger(__name__)
-KIND = "optimization"
-TRANSIENT: tuple[type[Exception], ...] = (OperationalError, ConnectionError, TimeoutError)
 
 
-@celery_app.task(
-    name=PLAN_OPTIMIZATION,
-    bind=True,
-    acks_late=True,
-    ignore_result=True,
-    max_retries=get_settings().task_max_retries,
-)
-def plan_optimization(self: Task, job_id: str) -> str:
-    """Claim the job, create its trials (once) and send the chord over the unscored ones."""
-    from engine.errors import NautilusError
-
-    ctx = context()
-    lease = acquire(ctx, job_id, self.request.hostname or "unknown")
-    if lease is None:
-        return unclaimable(ctx, job_id)
-    try:
-        job = load_job(ctx, job_id)
-        stubs = first_stubs(job)
-        with transaction(ctx.sessions) as session:
-            trials.insert_trials(session, job_id, stubs, 0)
-        if job.attempt == 1:
-            started = {"stage": "started", "worker": lease.worker, "queue": job.queue,
-                       "parameter_sets": job.request.planned_sets}  # fmt: skip
-            publish(ctx, events.PARAMETER_OPTIMIZATION, job_id, KIND, started)
-        with transaction(ctx.sessions) as session:
-            round_no = trials.latest_round(session, job_id)
-        return send_pending(ctx, lease, job.queue, job.request.use_parallel, round_no)
-    except NautilusError as exc:
-        return fail(ctx, lease, KIND, exc.code, str(exc), getattr(exc, "errors", {}))
-    except TRANSIENT as exc:
-        if self.request.retries >= self.max_retries:
-            return fail(ctx, lease, KIND, "transient_error_exhausted", str(exc))
-        _release(ctx, lease)
-        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+@job_task(OPTIMIZATION)
+def plan_optimization(run: JobRun) -> str:
+    """Create the job's trials (once) and send the chord over the unscored ones."""
+    job = load_job(run.ctx, run.job_id)
+    stubs = first_stubs(job)
+    with transaction(run.ctx.sessions) as session:
+        trials.insert_trials(session, run.job_id, stubs, 0)
+        round_no = trials.latest_round(session, run.job_id)
+    return send_pending(run.ctx, run.lease, job.queue, job.request.use_parallel, round_no)
 
 
 def send_pending(ctx: TaskContext, lease: Lease, queue: str, parallel: bool, round_no: int) -> str:
@@ -95,9 +67,7 @@ def send_pending(ctx: TaskContext, lease: Lease, queue: str, parallel: bool, rou
     return f"sent {count} batches"
 
 
-@celery_app.task(
-    name=SCORE_BATCH, bind=True, acks_late=True, max_retries=get_settings().task_max_retries
-)
+@celery_app.task(name=SCORE_BATCH, bind=True, acks_late=True)
 def score_batch(self: Task, job_id: str, lease_id: str, first: int, last: int) -> dict[str, Any]:
     """Score the unscored trials ``first <= idx < last`` of the job, if it is still ours."""
     from engine.errors import NautilusError
@@ -112,25 +82,21 @@ def score_batch(self: Task, job_id: str, lease_id: str, first: int, last: int) -
                 return {"skipped": status or "lease lost"}
             return {"scored": score_stubs(ctx, lease, batch, keeper)}
     except NautilusError as exc:
-        fail(ctx, lease, KIND, exc.code, f"{batch}: {exc}", getattr(exc, "errors", {}))
+        fail(ctx, lease, OPTIMIZATION, exc.code, f"{batch}: {exc}", getattr(exc, "errors", {}))
         return {"failed": str(exc)}
     except Exception as exc:  # a bug, a transient outage or a device error: bounded retries
-        if self.request.retries < self.max_retries:
+        limit = ctx.settings.task_max_retries
+        if self.request.retries < limit:
             log.warning("job %s %s failed, retrying: %s", job_id, batch, exc)
-            raise self.retry(exc=exc, countdown=min(30, 2**self.request.retries)) from exc
-        message = f"{batch} failed {self.request.retries + 1} times: {type(exc).__name__}: {exc}"
-        log.exception("job %s: %s", job_id, message)
-        fail(ctx, lease, KIND, "batch_failed", message)
+            countdown = min(30, 2**self.request.retries)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=limit) from exc
+        log.exception("job %s: %s failed %d times", job_id, batch, self.request.retries + 1)
+        message = f"{batch} failed {self.request.retries + 1} times ({type(exc).__name__})"
+        fail(ctx, lease, OPTIMIZATION, "batch_failed", message)
         return {"failed": message}
 
 
-@celery_app.task(
-    name=FINISH_OPTIMIZATION,
-    bind=True,
-    acks_late=True,
-    ignore_result=True,
-    max_retries=get_settings().task_max_retries,
-)
+@celery_app.task(name=FINISH_OPTIMIZATION, bind=True, acks_late=True, ignore_result=True)
 def finish_optimization(self: Task, job_id: str, lease_id: str, round_no: int = 0) -> str:
     """The chord's body: next Bayesian round, or rank, validate, store and end the job.
 
@@ -145,31 +111,25 @@ def finish_optimization(self: Task, job_id: str, lease_id: str, round_no: int = 
         if job.lease_id != lease_id or job.status not in (jobs.RUNNING, jobs.CANCELLING):
             return f"stale chord of {job.status} job"
         if job.status == jobs.CANCELLING:
-            return complete(ctx, lease, job, jobs.CANCELLED)
+            return complete(ctx, lease, job, CANCELLED)
         with transaction(ctx.sessions) as session:
             latest = trials.latest_round(session, job_id)
             missing = len(trials.pending(session, job_id))
         if round_no < latest:
             return f"round {round_no} superseded by round {latest}"
         if missing:
-            return fail(
-                ctx, lease, KIND, "batch_failed", f"{missing} parameter sets were not scored"
-            )
+            message = f"{missing} parameter sets were not scored"
+            return fail(ctx, lease, OPTIMIZATION, "batch_failed", message)
         if job.request.adaptive and next_stubs(ctx, job, round_no):
             parallel = job.request.use_parallel
             return send_pending(ctx, lease, job.queue, parallel, round_no + 1)
-        return complete(ctx, lease, job, jobs.COMPLETED)
+        return complete(ctx, lease, job, COMPLETED)
     except NautilusError as exc:
-        return fail(ctx, lease, KIND, exc.code, str(exc), getattr(exc, "errors", {}))
+        return fail(ctx, lease, OPTIMIZATION, exc.code, str(exc), getattr(exc, "errors", {}))
     except TRANSIENT as exc:
-        if self.request.retries >= self.max_retries:
-            return fail(ctx, lease, KIND, "transient_error_exhausted", str(exc))
-        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
-
-
-def _release(ctx: TaskContext, lease: Lease) -> None:
-    try:
-        with transaction(ctx.sessions) as session:
-            jobs.release(session, lease.job_id, lease.lease_id)
-    except OperationalError:  # the reconciler frees the job once its heartbeat is stale
-        log.warning("job %s: could not release its lease before retrying", lease.job_id)
+        limit = ctx.settings.task_max_retries
+        if self.request.retries >= limit:
+            message = transient_message(exc)
+            return fail(ctx, lease, OPTIMIZATION, "transient_error_exhausted", message)
+        countdown = min(60, 2**self.request.retries)
+        raise self.retry(exc=exc, countdown=countdown, max_retries=limit) from exc

@@ -7,7 +7,6 @@ land on the same process parse and load once.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,15 +16,14 @@ from typing import Any
 from store import jobs, trials
 from store.db import transaction
 from store.models import utcnow
-from store.results import save_result
+from tasks import outcomes
 from tasks.context import TaskContext
-from tasks.lease import Lease, LeaseKeeper
+from tasks.lease import Lease, LeaseKeeper, LeaseLost
 from tasks.market import load_market
-from tasks.outcomes import end, publish
+from tasks.outcomes import Completion, end, publish
 from tasks.progress import peak_rss_mb
-from workers import events
+from workers.kinds import OPTIMIZATION, PROGRESS
 
-KIND = "optimization"
 CACHED_JOBS = 4
 _requests: OrderedDict[str, Any] = OrderedDict()
 _markets: OrderedDict[str, Any] = OrderedDict()
@@ -70,7 +68,7 @@ def load_job(ctx: TaskContext, job_id: str) -> JobView:
         job = jobs.get_job(session, job_id)
         if job is None:
             raise LookupError(f"no job {job_id}")
-        payload = job.spec["request"]
+        payload = job.spec
         view = (job.id, job.status, job.lease_id, job.queue, job.attempts, job.started_at)
     limit = ctx.settings.optimization_max_sets
     request = _remember(
@@ -159,11 +157,18 @@ def report(
         progress_percentage=round(100.0 * min(progress.completed / planned, 1.0), 2),
         progress_message=message[:200],
         memory_usage_mb=round(peak_rss_mb(), 1),
+        processing_time_ms=elapsed_ms(job),
         **fields,
     )
-    data = {"stage": "progress", "iterations_completed": progress.completed,
-            "iterations_total": planned, **best}  # fmt: skip
-    publish(ctx, events.PARAMETER_OPTIMIZATION, job.id, KIND, data)
+    data = {"iterations_completed": progress.completed, "iterations_total": planned, **best}
+    publish(ctx, OPTIMIZATION, PROGRESS, job.id, data)
+
+
+def elapsed_ms(job: JobView) -> float | None:
+    """An optimization's processing time: from its plan's first claim, across its batches."""
+    if job.started_at is None:
+        return None
+    return round((utcnow() - job.started_at).total_seconds() * 1000.0, 3)
 
 
 def _display_best(job: JobView, progress: Any, window: str) -> dict[str, Any]:
@@ -178,35 +183,29 @@ def _display_best(job: JobView, progress: Any, window: str) -> dict[str, Any]:
 
 def complete(ctx: TaskContext, lease: Lease, job: JobView, status: str) -> str:
     """Build the result from every scored trial, store it and end the job in ``status``."""
+    from engine.canonical import input_digest
     from engine.optimize.run import optimization_document
 
     with transaction(ctx.sessions) as session:
         scored = trials.all_trials(session, job.id)
     if not any(t["searched"] for t in scored):
         error = {"code": status, "message": "no parameter set was scored"}
-        return end(ctx, lease, KIND, status, error)
-    elapsed = (utcnow() - job.started_at).total_seconds() if job.started_at else 0.0
+        return end(ctx, lease, OPTIMIZATION, status, error)
+    elapsed = (elapsed_ms(job) or 0.0) / 1000.0
     market = job_market(job)
     document = optimization_document(job.request, scored, folds_of(job), elapsed_s=elapsed)
-    digest = hashlib.sha256(
-        f"{job.request.base_spec.content_hash()}:{market.source}:{market.version}".encode()
-    ).hexdigest()
-    with transaction(ctx.sessions) as session:
-        if not jobs.finish(session, job.id, lease.lease_id, status, **_final(elapsed)):
-            return "lease lost"
-        save_result(session, job.id, document=document, sections={}, digest=digest,
-                    dataset_version=market.version or None)  # fmt: skip
-    summary = document["optimization_summary"]
-    data = {"stage": status, "results": f"/optimization/{job.id}", **summary,
-            "parameters": document["parameters"]["optimized"]}  # fmt: skip
-    publish(ctx, events.PARAMETER_OPTIMIZATION, job.id, KIND, data)
-    return status
-
-
-def _final(elapsed_s: float) -> dict[str, Any]:
-    return {
-        "progress_percentage": 100.0,
-        "progress_message": "completed",
-        "processing_time_ms": round(elapsed_s * 1000.0, 3),
-        "memory_usage_mb": round(peak_rss_mb(), 1),
-    }
+    base_hash = job.request.base_spec.content_hash()
+    done = Completion(
+        document=document,
+        digest=input_digest(base_hash, market.source, market.version),
+        dataset_version=market.version or None,
+        row={"processing_time_ms": round(elapsed * 1000.0, 3)},
+        event={
+            **document["optimization_summary"],
+            "parameters": document["parameters"]["optimized"],
+        },
+    )
+    try:
+        return outcomes.complete(ctx, OPTIMIZATION, lease, done, status)
+    except LeaseLost:
+        return "lease lost"

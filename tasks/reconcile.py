@@ -17,11 +17,12 @@ from store import jobs
 from store.db import transaction
 from store.models import utcnow
 from tasks.context import TaskContext, context
-from tasks.outcomes import publish_ending
+from tasks.outcomes import publish
 from workers.app import celery_app
 from workers.celery_config import RECONCILE
 from workers.dispatch import send_job
 from workers.heartbeats import live_pools
+from workers.kinds import kind_named
 from workers.queues import queue_name
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def settle_stale(
         else:
             return "requeued" if jobs.requeue_stale(session, job_id, stale_before) else None
     if done:
-        publish_ending(ctx, job_id, kind, action, data)
+        publish(ctx, kind_named(kind), action, job_id, data)
     return action if done else None
 
 
@@ -90,4 +91,4 @@ def resend(ctx: TaskContext, job_id: str, kind: str, queue: str) -> None:
     task_id = uuid.uuid4().hex
     with transaction(ctx.sessions) as session:
         jobs.mark_enqueued(session, job_id, task_id, queue=queue)
-    send_job(celery_app, kind, job_id, queue, task_id)
+    send_job(celery_app, kind_named(kind), job_id, queue, task_id)

@@ -12,16 +12,14 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
+from workers.kinds import KINDS
 from workers.queues import ALL_QUEUES, CONTROL
 from workers.settings import Settings
 
-RUN_BACKTEST = "nautilus.backtest.run"
 RECONCILE = "nautilus.control.reconcile"
-PLAN_OPTIMIZATION = "nautilus.optimize.plan"
 SCORE_BATCH = "nautilus.optimize.batch"
 FINISH_OPTIMIZATION = "nautilus.optimize.finish"
-RUN_STRESS_TEST = "nautilus.stress.run"
-TASK_MODULES = ["tasks.backtest", "tasks.reconcile", "tasks.optimize", "tasks.stress"]
+TASK_MODULES = ["tasks.reconcile", *(kind.task_module for kind in KINDS.values())]
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -54,8 +52,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": CONTROL,
         "task_routes": {
             RECONCILE: {"queue": CONTROL},
-            PLAN_OPTIMIZATION: {"queue": CONTROL},
             FINISH_OPTIMIZATION: {"queue": CONTROL},
+            **{k.task: {"queue": CONTROL} for k in KINDS.values() if k.starts_on_control},
         },
         # Flower shows a task from the moment a worker receives it; a "sent" event per submit
         # would double the messages the API publishes (GET /backtests/{id} reports queued jobs).

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from celery import Celery
 
-from workers.celery_config import PLAN_OPTIMIZATION, RUN_BACKTEST, RUN_STRESS_TEST
+from workers.kinds import JobKind
 from workers.queues import CONTROL
 
-TASK_FOR_KIND = {
-    "backtest": RUN_BACKTEST,
-    "optimization": PLAN_OPTIMIZATION,
-    "stress_test": RUN_STRESS_TEST,
-}
-PLANNED_ON_CONTROL = {"optimization"}  # the plan is bookkeeping; its batches go to the job's queue
 
+def send_job(app: Celery, kind: JobKind, job_id: str, queue: str, task_id: str) -> None:
+    """Enqueue the task that starts job ``job_id``; call it only after its row has committed.
 
-def send_job(app: Celery, kind: str, job_id: str, queue: str, task_id: str) -> None:
-    """Enqueue the task of job ``job_id``; call it only after the job row has committed."""
-    queue = CONTROL if kind in PLANNED_ON_CONTROL else queue
+    A kind whose starting task is bookkeeping (an optimization's plan) starts on ``control``;
+    the work it fans out goes to ``queue``, the job's own."""
+    queue = CONTROL if kind.starts_on_control else queue
     app.send_task(
-        TASK_FOR_KIND[kind],
+        kind.task,
         args=[job_id],
         queue=queue,
         routing_key=queue,

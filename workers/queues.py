@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-WORKLOADS = ("backtest", "optimize", "montecarlo")
+from workers.kinds import WORKLOADS
+
 POOLS = ("cpu", "gpu")
 CONTROL = "control"
 

@@ -8,14 +8,9 @@ worker, the CPU pool takes it: a job is never parked on a queue nobody consumes.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime
 
 from workers.queues import queue_name
-
-_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800, "mo": 2629746}
-_FREQUENCY = re.compile(r"^\s*(\d*)\s*(s|min|m|h|d|w|mo)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,21 +36,3 @@ def choose_route(work: Workload, live_pools: set[str], gpu_min_cells: int) -> Ro
         return Route("gpu", queue_name(work.kind, "gpu"), f"{work.cells} cells on a live GPU")
     reason = f"{work.cells} cells is below the GPU threshold {gpu_min_cells}"
     return Route("cpu", queue_name(work.kind, "cpu"), reason)
-
-
-def bar_seconds(frequency: str) -> int:
-    """Seconds per bar of a frequency such as ``1d``, ``1h``, ``5m``, ``1w`` (``m`` = minutes)."""
-    match = _FREQUENCY.match(frequency)
-    if not match:
-        raise ValueError(f"unknown frequency {frequency!r}")
-    count = int(match.group(1) or 1)
-    return max(1, count) * _SECONDS[match.group(2).lower()]
-
-
-def estimate_bars(start: datetime, end: datetime, frequency: str) -> int:
-    """Upper estimate of the bars between ``start`` and ``end`` (calendar time, no holidays)."""
-    try:
-        step = bar_seconds(frequency)
-    except ValueError:
-        step = _SECONDS["d"]
-    return max(1, int((end - start).total_seconds() // step) + 1)

@@ -15,15 +15,8 @@ from typing import Any
 import redis
 from ulid import ULID
 
-from workers.events import (
-    BACKTEST_CANCELLED,
-    BACKTEST_COMPLETE,
-    BACKTEST_FAILED,
-    STREAM,
-    channel,
-)
-
-TERMINAL_EVENTS = frozenset({BACKTEST_COMPLETE, BACKTEST_FAILED, BACKTEST_CANCELLED})
+from workers.events import STREAM, channel
+from workers.kinds import terminal
 
 
 def job_events(client: redis.Redis, job_id: str, timeout: float) -> Iterator[dict[str, Any]]:
@@ -35,7 +28,7 @@ def job_events(client: redis.Redis, job_id: str, timeout: float) -> Iterator[dic
         for event in job_history(client, job_id):
             seen.add((event["type"], event["ts"]))
             yield event
-            if event["type"] in TERMINAL_EVENTS:
+            if terminal(event):
                 return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -46,7 +39,7 @@ def job_events(client: redis.Redis, job_id: str, timeout: float) -> Iterator[dic
             if (event["type"], event["ts"]) in seen:
                 continue
             yield event
-            if event["type"] in TERMINAL_EVENTS:
+            if terminal(event):
                 return
     finally:
         pubsub.close()

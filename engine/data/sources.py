@@ -1,9 +1,10 @@
 """Which data source a run spec's ``data_sources`` names: the synthetic generator or the store.
 
-``synthetic`` (the default) is the engine's deterministic generator, always labelled so in
-results. ``database`` (aliases ``db``, ``store``, ``stored``) and the names of the providers we
-import from (``yahoo_finance``, ``alpha_vantage``, ``csv``...) read the bars stored in the bar
-store: providers feed the store through imports, a backtest never calls them. Names are read
+``database`` (the default; aliases ``db``, ``store``, ``stored``) and the names of the vendors
+bars are imported from (``yahoo_finance``, ``alpha_vantage``, ``ibkr``, ``csv``...) read the
+bars stored in the bar store: vendors feed the store through imports, a backtest never calls
+them. ``synthetic`` is the engine's deterministic generator, only when a request names it, and
+always labelled so in results. Names are read
 case-insensitively with ``-`` and spaces as ``_``.
 """
 
@@ -17,19 +18,23 @@ SYNTHETIC = "synthetic"
 DATABASE = "database"
 DATABASE_ALIASES = frozenset({"database", "db", "store", "stored"})
 PROVIDERS = frozenset(
-    {"yahoo", "yahoo_finance", "alpha_vantage", "alphavantage", "csv", "file", "import"}
-)
+    {
+        "yahoo", "yahoo_finance", "alpha_vantage", "alphavantage", "ibkr",
+        "interactive_brokers", "fred", "csv", "file", "import",
+    }
+)  # fmt: skip
 
 
 def resolve_source(data_sources: Sequence[str]) -> str:
     """``"synthetic"`` or ``"database"`` for a spec's ``data_sources``; SpecError otherwise."""
-    names = {_key(name) for name in data_sources} or {SYNTHETIC}
+    names = {_key(name) for name in data_sources} or {DATABASE}
     unknown = sorted(names - DATABASE_ALIASES - PROVIDERS - {SYNTHETIC})
     if unknown:
         raise SpecError.single(
             "data_sources",
             f'unknown data source(s) {unknown}; use ["synthetic"] for generated bars or '
-            '["database"] for bars imported into the store (also: yahoo_finance, alpha_vantage)',
+            '["database"] for bars imported into the store (or the vendor they came from: '
+            "yahoo_finance, alpha_vantage, ibkr)",
         )
     if SYNTHETIC in names and len(names) > 1:
         raise SpecError.single(

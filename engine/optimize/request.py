@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.canonical import Canonical
 from engine.errors import SpecError
 from engine.optimize.constraints import Constraint, ConstraintSyntaxError, parse_constraint
 from engine.optimize.search import SearchSpace, grid, random_sets
 from engine.optimize.space import grid_size, parse_ranges
 from engine.optimize.targets import Target, get_target
 from engine.optimize.windows import Validation, parse_validation
+from engine.requests import JobLabels, Resolver
 from engine.spec import BacktestSpec, parse_spec
 from engine.strategies import Strategy, get_strategy
 
@@ -32,11 +34,11 @@ FIELDS = (
 
 
 @dataclass(frozen=True)
-class OptimizationRequest:
+class OptimizationRequest(Canonical):
     """A validated optimization: the base spec, the search and how it is judged."""
 
     base_spec: BacktestSpec
-    backtest_id: str | None
+    backtest_id: str | None = field(compare=False)  # provenance only: base_spec is the content
     space: SearchSpace
     target: Target
     method: str
@@ -62,6 +64,36 @@ class OptimizationRequest:
         """How many sets the search will score (random may find fewer in a small space)."""
         return len(self.grid_sets) if self.method == "grid" else self.max_iterations
 
+    def job_labels(self) -> JobLabels:
+        """The job row's labels; the work is parameter sets x the base backtest's cells."""
+        base = self.base_spec.job_labels()
+        return JobLabels(
+            name=f"optimize {base.name}"[:200],
+            strategy_id=base.strategy_id,
+            backtest_type="parameter_optimization",
+            symbols_count=base.symbols_count,
+            cells=self.planned_sets * base.cells,
+            acceleration_requested=base.acceleration_requested,
+            summary=self.summary(),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """What status views need from the request, computed once at submission."""
+        from engine.optimize.windows import selection_name, window_names
+
+        return {
+            "optimization_target": self.target.metric,
+            "direction": self.target.direction,
+            "method": self.method,
+            "parameter_combinations": self.planned_sets,
+            "parameters": list(self.space.names),
+            "windows": list(window_names(self.validation)),
+            "selection_window": selection_name(self.validation),
+            "original_parameters": dict(self.base_spec.strategy_parameters),
+            "use_parallel": self.use_parallel,
+            "backtest_id": self.backtest_id,
+        }
+
     def candidates(self) -> list[dict[str, Any]]:
         """Every set a grid or random search scores, in order (adaptive searches use rounds)."""
         if self.method == "grid":
@@ -71,10 +103,10 @@ class OptimizationRequest:
         raise ValueError("a bayesian search proposes its sets round by round")
 
     def to_payload(self) -> dict[str, Any]:
-        """JSON that ``parse_optimization_request`` reads back into an equal request."""
+        """JSON that ``parse_optimization_request`` reads back into an equal request: the base
+        backtest inline, whether it was given inline or by ``backtest_id``."""
         return {
             "base_spec": self.base_spec.to_payload(),
-            **({"backtest_id": self.backtest_id} if self.backtest_id else {}),
             "parameter_ranges": dict(self.parameter_ranges),
             "optimization_target": self.target.metric,
             "max_iterations": self.max_iterations,
@@ -93,6 +125,7 @@ class _Reader:
     def __init__(self, payload: Mapping[str, Any]):
         self.payload = payload
         self.errors: dict[str, list[str]] = {}
+        self.extra: dict[str, Any] = {}
 
     def error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(message)
@@ -100,6 +133,7 @@ class _Reader:
     def merge(self, exc: SpecError, prefix: str = "") -> None:
         for name, messages in exc.errors.items():
             self.errors.setdefault(f"{prefix}{name}", []).extend(messages)
+        self.extra.update(exc.extra)
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         value = self.payload.get(name, default)
@@ -125,20 +159,23 @@ class _Reader:
 
 def parse_optimization_request(
     payload: Any,
-    base_spec: BacktestSpec | None = None,
+    resolver: Resolver | None = None,
     *,
     max_grid_size: int = DEFAULT_GRID_LIMIT,
 ) -> OptimizationRequest:
-    """Validate a request body; ``base_spec`` is the spec of its ``backtest_id``, if any.
+    """Validate a request body; the ``resolver`` finds the spec of its ``backtest_id`` and
+    checks an inline base spec's stored data (a stored request carries its base inline).
 
     ``max_grid_size`` caps the grid (and ``max_iterations``): a larger request is refused with
     its count and the limit.
     """
     if not isinstance(payload, Mapping):
         raise SpecError.single("body", "must be a JSON object with the optimization's fields")
+    if resolver is not None:
+        max_grid_size = resolver.max_parameter_sets
     read = _Reader(payload)
     read.unknown_fields()
-    spec = _base_spec(read, base_spec)
+    spec = _base_spec(read, resolver)
     method = payload.get("method", "grid")
     if method not in METHODS:
         read.error("method", f"must be one of {list(METHODS)}, got {method!r}")
@@ -154,7 +191,7 @@ def parse_optimization_request(
     if spec is not None:
         values.update(_search(read, spec, payload))
     if read.errors:
-        raise SpecError(read.errors)
+        raise SpecError(read.errors, read.extra)
     request = OptimizationRequest(
         base_spec=spec,
         backtest_id=payload.get("backtest_id"),
@@ -188,14 +225,14 @@ def _guarded(read: _Reader, fn, *args):
         return None
 
 
-def _base_spec(read: _Reader, given: BacktestSpec | None) -> BacktestSpec | None:
+def _base_spec(read: _Reader, resolver: Resolver | None) -> BacktestSpec | None:
     has_id, inline = "backtest_id" in read.payload, read.payload.get("base_spec")
     if has_id and inline is not None:
         read.error("base_spec", "give either backtest_id or base_spec, not both")
         return None
     if inline is not None:
         try:
-            return parse_spec(inline)
+            return parse_spec(inline, resolver)
         except SpecError as exc:
             read.merge(exc, "base_spec.")
             return None
@@ -203,9 +240,12 @@ def _base_spec(read: _Reader, given: BacktestSpec | None) -> BacktestSpec | None
         read.error("backtest_id", "is required (or an inline base_spec with a backtest's fields)")
         return None
     backtest_id = read.payload["backtest_id"]
-    if given is None:
+    stored = resolver.backtest(backtest_id) if resolver and isinstance(backtest_id, str) else None
+    if stored is None:
         read.error("backtest_id", f"no backtest {backtest_id!r}: create it with POST /backtests")
-    return given
+    elif stored.spec is None:
+        read.error("backtest_id", f"backtest {backtest_id!r} has a spec this version cannot read")
+    return stored.spec if stored else None
 
 
 def _space(

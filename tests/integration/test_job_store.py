@@ -8,10 +8,10 @@ import pytest
 
 from store import jobs
 from store.db import make_engine, make_session_factory, transaction
-from store.ids import new_id
 from store.models import utcnow
 from store.results import get_result, save_result
 from store.schema import upgrade
+from workers.kinds import BACKTEST
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ def sessions(request, tmp_path):
 def values(**overrides):
     now = utcnow()
     base = {
-        "id": new_id("backtest"),
+        "id": BACKTEST.new_id(),
         "kind": "backtest",
         "status": "queued",
         "spec": {"a": 1},
@@ -58,7 +58,7 @@ def insert(sessions, **overrides) -> str:
 
 
 def test_idempotency_key_inserts_once(sessions):
-    key = new_id("backtest")
+    key = BACKTEST.new_id()
     with transaction(sessions) as session:
         first, created = jobs.insert_job(session, values(idempotency_key=key))
     with transaction(sessions) as session:

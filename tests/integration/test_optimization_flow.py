@@ -35,6 +35,7 @@ def body(**changes) -> dict:
         "start_date": "2023-01-02",
         "end_date": "2024-12-31",
         "symbols": ["AAA", "BBB"],
+        "data_sources": ["synthetic"],
         "strategy_id": "sma_crossover",
         "strategy_parameters": {"fast_period": 5, "slow_period": 20},
         "commission_rate": 0.001,

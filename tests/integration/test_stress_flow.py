@@ -57,6 +57,7 @@ def test_inline_portfolio_runs_stores_publishes_and_reads_back(shared, sessions)
     pubsub.psubscribe("nautilus:jobs:*")
     body = {
         "portfolio": {"SPY": 0.5, "TLT": 0.3},
+        "data_sources": ["synthetic"],
         "initial_value": 1_000_000,
         "scenarios": [SEED_SCENARIO | {"market_shocks": {"SPY": -40.0, "TLT": 10.0},
                                        "volatility_multipliers": {"SPY": 3.0}},

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from workers.events import STREAM, EventPublisher
+from workers.kinds import BACKTEST
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +29,9 @@ def run_subscribe(service, *args: str) -> list[dict]:
 def test_group_replays_and_acknowledges_and_job_mode_stops_at_the_end(isolated):
     publisher = EventPublisher(isolated.redis, stream_maxlen=1000)
     job = "bt_01M8D3PM5EZFWGX1AQCRWH5VWJ"
-    publisher.publish("backtest_start", job, "backtest", {"worker": "w"})
-    publisher.publish("backtest_progress", job, "backtest", {"progress_percentage": 50.0})
-    publisher.publish("backtest_complete", job, "backtest", {"status": "completed"})
+    publisher.publish(BACKTEST, "started", job, {"worker": "w"})
+    publisher.publish(BACKTEST, "progress", job, {"progress_percentage": 50.0})
+    publisher.publish(BACKTEST, "completed", job, {"status": "completed"})
 
     events = run_subscribe(isolated, "--from-start", "--group", "peers", "--count", "2")
     assert [e["type"] for e in events] == ["backtest_start", "backtest_complete"]  # no progress

@@ -14,6 +14,7 @@ VALID = {
     "symbols": ["SPY"],
     "strategy_id": "buy_and_hold",
     "strategy_parameters": {},
+    "data_sources": ["synthetic"],
 }
 
 

@@ -14,6 +14,7 @@ BASE = {
     "symbols": ["SPY", "QQQ"],
     "strategy_id": "sma_crossover",
     "strategy_parameters": {"fast_period": 5, "slow_period": 20},
+    "data_sources": ["synthetic"],
 }
 
 

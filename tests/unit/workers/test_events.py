@@ -2,19 +2,12 @@ from __future__ import annotations
 
 import json
 
-from workers.events import (
-    BACKTEST_COMPLETE,
-    BACKTEST_PROGRESS,
-    STREAM,
-    EventPublisher,
-    ProgressThrottle,
-    channel,
-    envelope,
-)
+from workers.events import STREAM, EventPublisher, ProgressThrottle, channel, envelope
+from workers.kinds import BACKTEST, OPTIMIZATION, STRESS_TEST, terminal
 
 
 def test_envelope_has_the_documented_keys():
-    event = envelope(BACKTEST_COMPLETE, "bt_1", "backtest", {"a": 1})
+    event = envelope("backtest_complete", "bt_1", "backtest", {"a": 1})
     assert list(event) == ["type", "version", "job_id", "kind", "ts", "data"]
     assert event["ts"].endswith("Z") and event["version"] == 1
 
@@ -64,27 +57,34 @@ class RecordingRedis:
 def test_progress_goes_to_pubsub_only_and_completion_also_to_the_stream():
     client = RecordingRedis()
     publisher = EventPublisher(client, stream_maxlen=1000)
-    publisher.publish(BACKTEST_PROGRESS, "bt_1", "backtest", {"progress_percentage": 10.0})
+    publisher.publish(BACKTEST, "progress", "bt_1", {"progress_percentage": 10.0})
     assert [c[0] for c in client.calls] == ["publish"]
-    publisher.publish(BACKTEST_COMPLETE, "bt_1", "backtest", {})
+    publisher.publish(BACKTEST, "completed", "bt_1", {})
     kinds = [c[0] for c in client.calls]
     assert kinds == ["publish", "publish", "xadd"]
     _, args, kwargs = client.calls[-1]
     assert args[0] == STREAM and kwargs == {"maxlen": 1000, "approximate": True}
-    assert json.loads(args[1]["event"])["type"] == BACKTEST_COMPLETE
+    assert json.loads(args[1]["event"])["type"] == "backtest_complete"
     assert client.calls[0][1][0] == channel("bt_1") == "nautilus:jobs:bt_1"
 
 
-def test_jobs_ended_outside_their_task_are_told_in_their_kind_s_event_type():
-    from workers import events
+def test_each_kind_tells_its_stages_in_its_own_event_type():
+    assert BACKTEST.event("failed", {"status": "failed"}) == (
+        "backtest_failed", {"status": "failed"},
+    )  # fmt: skip
+    assert BACKTEST.event("cancelled", {})[0] == "backtest_cancelled"
+    assert OPTIMIZATION.event("failed", {"code": "x"}) == (
+        "parameter_optimization", {"stage": "failed", "code": "x"},
+    )  # fmt: skip
+    assert STRESS_TEST.event("cancelled", {}) == ("stress_test_result", {"stage": "cancelled"})
 
-    assert events.ending("backtest", "failed", {"status": "failed"}) == (
-        events.BACKTEST_FAILED, {"status": "failed"},
-    )  # fmt: skip
-    assert events.ending("backtest", "cancelled", {})[0] == events.BACKTEST_CANCELLED
-    assert events.ending("optimization", "failed", {"code": "x"}) == (
-        events.PARAMETER_OPTIMIZATION, {"stage": "failed", "code": "x"},
-    )  # fmt: skip
-    assert events.ending("stress_test", "cancelled", {}) == (
-        events.STRESS_TEST_RESULT, {"stage": "cancelled"},
-    )  # fmt: skip
+
+def test_staged_progress_stays_off_the_stream_and_endings_are_terminal():
+    client = RecordingRedis()
+    publisher = EventPublisher(client, stream_maxlen=10)
+    progress = publisher.publish(OPTIMIZATION, "progress", "opt_1", {})
+    assert [c[0] for c in client.calls] == ["publish"]
+    done = publisher.publish(OPTIMIZATION, "completed", "opt_1", {})
+    assert [c[0] for c in client.calls][-1] == "xadd"
+    assert terminal(done) and not terminal(progress)
+    assert not terminal(publisher.publish(STRESS_TEST, "started", "st_1", {}))

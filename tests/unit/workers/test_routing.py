@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from workers.queues import ALL_QUEUES, pool_of_queues, pool_queues, queue_name
-from workers.routing import Workload, bar_seconds, choose_route, estimate_bars
+from workers.routing import Workload, choose_route
 
 BIG, SMALL = 5_000_000, 1_260
 
@@ -39,26 +37,6 @@ def test_threshold_is_inclusive():
 def test_unknown_workload_is_refused():
     with pytest.raises(ValueError, match="unknown workload"):
         choose_route(Workload("sweep", 1), set(), 1)
-
-
-@pytest.mark.parametrize(
-    ("frequency", "seconds"),
-    [("1d", 86400), ("1h", 3600), ("5m", 300), ("15min", 900), ("1w", 604800), ("d", 86400)],
-)
-def test_bar_seconds(frequency, seconds):
-    assert bar_seconds(frequency) == seconds
-
-
-def test_bar_seconds_rejects_nonsense():
-    with pytest.raises(ValueError):
-        bar_seconds("fortnightly")
-
-
-def test_estimate_bars_counts_calendar_bars_inclusive():
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    assert estimate_bars(start, datetime(2024, 12, 31, tzinfo=UTC), "1d") == 366
-    assert estimate_bars(start, start, "1h") == 1
-    assert estimate_bars(start, datetime(2024, 1, 2, tzinfo=UTC), "odd") == 2  # falls back to days
 
 
 def test_queue_names_and_pools():

@@ -9,7 +9,8 @@ from engine.errors import SpecError
 @pytest.mark.parametrize(
     ("names", "expected"),
     [
-        ([], SYNTHETIC),
+        ([], DATABASE),
+        (["IBKR"], DATABASE),
         (["synthetic"], SYNTHETIC),
         (["Database"], DATABASE),
         (["db"], DATABASE),
@@ -21,7 +22,7 @@ def test_sources_resolve(names, expected):
 
 
 @pytest.mark.parametrize(
-    ("names", "match"), [(["IBKR"], "unknown data source"), (["synthetic", "db"], "mixed")]
+    ("names", "match"), [(["Bloomberg"], "unknown data source"), (["synthetic", "db"], "mixed")]
 )
 def test_bad_sources_name_the_field(names, match):
     with pytest.raises(SpecError, match=match) as caught:

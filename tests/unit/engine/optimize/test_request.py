@@ -6,6 +6,7 @@ import pytest
 
 from engine.errors import SpecError
 from engine.optimize.request import parse_optimization_request
+from engine.requests import DataCheck, StoredBacktest
 from engine.spec import parse_spec
 from tests.unit.engine.optimize.conftest import BASE_SPEC
 
@@ -42,11 +43,29 @@ def test_the_payload_round_trips(body):
     assert again.candidates() == request.candidates()
 
 
-def test_backtest_id_uses_the_given_spec(body):
+class StoredBacktests:
+    """A resolver that knows one completed backtest and no stored data problems."""
+
+    max_parameter_sets = 100_000
+
+    def __init__(self, backtest_id: str, spec) -> None:
+        self.known = {backtest_id: StoredBacktest(spec, "completed", len(spec.symbols))}
+
+    def backtest(self, backtest_id: str):
+        return self.known.get(backtest_id)
+
+    def check_data(self, window):
+        return DataCheck()
+
+
+def test_backtest_id_uses_the_stored_spec_and_stores_it_inline(body):
     del body["base_spec"]
     body["backtest_id"] = "bt_123"
     spec = parse_spec(BASE_SPEC)
-    assert parse_optimization_request(body, spec).base_spec == spec
+    request = parse_optimization_request(body, StoredBacktests("bt_123", spec))
+    assert request.base_spec == spec and request.summary()["backtest_id"] == "bt_123"
+    stored = request.to_payload()
+    assert "backtest_id" not in stored and parse_optimization_request(stored) == request
     assert "no backtest 'bt_123'" in errors_of(body)["backtest_id"][0]
 
 

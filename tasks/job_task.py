@@ -1,0 +1,117 @@
+"""The one routine every job-starting task follows: claim, run under the lease, end.
+
+``@job_task(kind)`` turns a kind's ``work(run)`` into its Celery task (in the way warehouse's
+base task wraps every task in the same transaction and error handling). The routine:
+
+1. claims the job (a guarded UPDATE); a delivery that cannot claim it explains why and stops;
+2. publishes the kind's ``started`` event and keeps the lease alive while ``work`` runs;
+3. ends the job whatever ``work`` raises: cancelled, failed with a code, retried (transient
+   errors only, bounded, backing off), or failed once retries are exhausted.
+
+``work`` returns what happened (for logs and Flower); to complete the job it calls
+``tasks.outcomes.complete``. Safe to run twice: every write is fenced by the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from store import jobs
+from store.db import transaction
+from tasks.context import TaskContext, context
+from tasks.lease import Lease, LeaseKeeper, LeaseLost, acquire
+from tasks.outcomes import TRANSIENT, end, fail, publish, retry_or_fail, unclaimable
+from tasks.progress import ProgressReporter
+from workers.app import celery_app
+from workers.kinds import CANCELLED, STARTED, JobKind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """One claimed delivery of a job: what its ``work`` needs from the row and the worker."""
+
+    ctx: TaskContext
+    kind: JobKind
+    lease: Lease
+    spec: dict[str, Any]
+    queue: str
+    attempt: int
+    started_at: datetime | None
+    progress: ProgressReporter
+
+    @property
+    def job_id(self) -> str:
+        return self.lease.job_id
+
+
+Work = Callable[[JobRun], str]
+
+
+def job_task(kind: JobKind) -> Callable[[Work], Task]:
+    """Register ``work`` as the Celery task that starts jobs of ``kind``."""
+
+    def register(work: Work) -> Task:
+        def run(self: Task, job_id: str) -> str:
+            return run_job(self, kind, job_id, work)
+
+        run.__name__ = run.__qualname__ = work.__name__
+        run.__doc__ = work.__doc__
+        return celery_app.task(name=kind.task, bind=True, acks_late=True, ignore_result=True)(run)
+
+    return register
+
+
+def run_job(task: Task, kind: JobKind, job_id: str, work: Work) -> str:
+    ctx = context()
+    lease = acquire(ctx, job_id, task.request.hostname or "unknown")
+    if lease is None:
+        return unclaimable(ctx, job_id)
+    try:
+        return _leased(ctx, kind, lease, work)
+    except TRANSIENT as exc:
+        return retry_or_fail(task, ctx, lease, kind, exc)
+
+
+def _leased(ctx: TaskContext, kind: JobKind, lease: Lease, work: Work) -> str:
+    with transaction(ctx.sessions) as session:
+        job = jobs.get_job(session, lease.job_id)
+        if job is None:
+            return "lease lost"
+        row = (job.spec, job.queue, job.attempts, job.started_at)
+    started = {"worker": lease.worker, "queue": row[1], "attempt": row[2]}
+    publish(ctx, kind, STARTED, lease.job_id, started)
+    with LeaseKeeper(ctx, lease) as keeper:
+        run = JobRun(ctx, kind, lease, *row, progress=ProgressReporter(ctx, kind, lease, keeper))
+        return _ended(run, work)
+
+
+def _ended(run: JobRun, work: Work) -> str:
+    """Run ``work``; every way it can stop ends the job (or hands it to a retry)."""
+    from engine.errors import Cancelled, NautilusError
+
+    ctx, kind, lease = run.ctx, run.kind, run.lease
+    try:
+        return work(run)
+    except LeaseLost:
+        log.warning("job %s: lease lost, another delivery owns it", lease.job_id)
+        return "lease lost"
+    except Cancelled as exc:
+        return end(ctx, lease, kind, CANCELLED, {"reason": str(exc)})
+    except SoftTimeLimitExceeded:
+        return fail(ctx, lease, kind, "time_limit", "the job ran past its soft time limit")
+    except NautilusError as exc:
+        return fail(ctx, lease, kind, exc.code, str(exc), getattr(exc, "errors", None))
+    except TRANSIENT:
+        raise
+    except Exception:  # an engine bug must still end the job, and loudly (details in the log)
+        log.exception("job %s failed", lease.job_id)
+        return fail(ctx, lease, kind, "internal_error", "the job failed on an internal error")
