@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 from flask_smorest import Api
 
-from api import backtests, data, errors, health, metrics, optimization, stress
+from api import backtests, data, errors, health, metrics, optimization, strategies, stress
 from api.context import EXTENSION, ServiceContext
 from workers.celery_config import create_celery
 from workers.settings import VERSION, Settings, get_settings
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     ctx = ServiceContext(settings, create_celery(settings))
     app.extensions[EXTENSION] = ctx
     api = NautilusApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
-    for module in (health, metrics, backtests, data, optimization, stress):
+    for module in (health, metrics, strategies, backtests, data, optimization, stress):
         api.register_blueprint(module.blp)
     errors.register(app)
     metrics.install(app, ctx)

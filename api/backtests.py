@@ -108,7 +108,7 @@ def job_query(args: dict[str, Any]) -> JobQuery:
     return JobQuery(
         statuses=tuple(filters.get("status", ())),
         backtest_type=filters.get("backtest_type"),
-        strategy_id=filters.get("strategy_id"),
+        strategy_id=canonical_strategy(filters.get("strategy_id")),
         name_contains=filters.get("backtest_name"),
         spec_hash=filters.get("spec_hash"),
         created_after=filters.get("created_after"),
@@ -117,6 +117,19 @@ def job_query(args: dict[str, Any]) -> JobQuery:
         page=args["page"],
         page_size=args["page_size"],
     )
+
+
+def canonical_strategy(strategy_id: str | None) -> str | None:
+    """Jobs store the canonical id: an alias filter finds them (an unknown id finds none)."""
+    from engine.errors import SpecError
+    from engine.strategies import get_strategy
+
+    if strategy_id is None:
+        return None
+    try:
+        return get_strategy(strategy_id).id
+    except SpecError:
+        return strategy_id
 
 
 def found(job: Job | None, execution_id: str) -> Job:

@@ -1,7 +1,8 @@
 """``GET /metrics``: Prometheus text, or the same samples as JSON with ``Accept: application/json``.
 
-Request counters and latencies are per API process; job, queue and worker gauges are read from
-the database and Redis at scrape time, so every process reports the same truth for them.
+Request counters and latencies cover every API process when ``PROMETHEUS_MULTIPROC_DIR`` is set
+(``nautilus-bt serve`` sets it: see ``api/gunicorn_conf.py``), else this process alone; job,
+queue and worker gauges are read from the database and Redis at scrape time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask_smorest import Blueprint
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from api import probes
@@ -22,6 +24,7 @@ from api.context import ServiceContext, service
 
 blp = Blueprint("metrics", __name__, description="Prometheus metrics")
 REGISTRY_KEY = "nautilus_metrics"
+HTTP_KEY = "nautilus_http_metrics"
 
 
 class ServiceCollector(Collector):
@@ -61,7 +64,7 @@ class ServiceCollector(Collector):
 
 
 class HttpMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry | None) -> None:
         self.requests = Counter(
             "nautilus_http_requests",
             "HTTP requests served",
@@ -81,8 +84,14 @@ def install(app: Flask, ctx: ServiceContext) -> None:
     """Create the app's registry and the request hooks that feed it."""
     registry = CollectorRegistry()
     registry.register(ServiceCollector(ctx))
-    http = HttpMetrics(registry)
+    if ctx.settings.prometheus_multiproc_dir:
+        # samples live in files shared by every worker; the collector sums them at scrape time
+        MultiProcessCollector(registry, path=ctx.settings.prometheus_multiproc_dir)
+        http = HttpMetrics(None)
+    else:
+        http = HttpMetrics(registry)
     app.extensions[REGISTRY_KEY] = registry
+    app.extensions[HTTP_KEY] = http
 
     @app.before_request
     def _start_timer() -> None:

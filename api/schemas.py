@@ -112,6 +112,10 @@ class BacktestStatusSchema(Schema):
     attempts = fields.Integer()
     worker = fields.String(allow_none=True)
     error = fields.Nested(JobErrorSchema, allow_none=True)
+    metrics = fields.Dict(
+        allow_none=True,
+        metadata={"description": "a completed backtest's performance_metrics (results' units)"},
+    )
     created_at = Timestamp()
     started_at = Timestamp(allow_none=True)
     finished_at = Timestamp(allow_none=True)

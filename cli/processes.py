@@ -128,6 +128,12 @@ def worker_environ(settings: Settings, pool: str) -> dict[str, str]:
     return settings.child_environ(**extra)
 
 
+def api_environ(settings: Settings, port: int) -> dict[str, str]:
+    """The API's environment: its port, and the folder its workers share metrics through."""
+    metrics = str(settings.api_metrics_dir)
+    return settings.child_environ(PORT=str(port), PROMETHEUS_MULTIPROC_DIR=metrics)
+
+
 def api_argv(host: str, port: int, workers: int) -> list[str]:
     """gunicorn with sync workers serving ``api:create_app()``."""
     return [
@@ -140,6 +146,8 @@ def api_argv(host: str, port: int, workers: int) -> list[str]:
         f"{host}:{port}",
         "--graceful-timeout",
         "10",
+        "-c",
+        "python:api.gunicorn_conf",
         "api:create_app()",
     ]
 

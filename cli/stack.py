@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cli.processes import Child, api_argv, worker_argv, worker_environ
+from cli.processes import Child, api_argv, api_environ, worker_argv, worker_environ
 from cli.rest_client import RestClient
 from store.schema import upgrade
 from workers.embedded_redis import EmbeddedRedis, ensure_embedded_redis, is_up
@@ -47,7 +47,7 @@ class Stack:
             self._spawn("worker-cpu", argv, worker_environ(self.settings, "cpu"))
         if api:
             argv = api_argv(self.host, self.port, self.web_workers)
-            self._spawn("api", argv, self.settings.child_environ(PORT=str(self.port)))
+            self._spawn("api", argv, api_environ(self.settings, self.port))
             self.wait_ready(need_worker=worker)
         return self
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.report import HEADLINE_METRICS
 from store.models import Job
 
-SORTABLE = {
+COLUMNS = {
     "created_at": Job.created_at,
     "started_at": Job.started_at,
     "finished_at": Job.finished_at,
@@ -19,6 +21,7 @@ SORTABLE = {
     "processing_time_ms": Job.processing_time_ms,
     "progress_percentage": Job.progress_percentage,
 }
+SORTABLE = (*COLUMNS, *HEADLINE_METRICS)
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,17 @@ def _conditions(q: JobQuery) -> list[sa.ColumnElement[bool]]:
     return where
 
 
+def _sort_key(name: str) -> sa.ColumnElement[Any]:
+    """A column, or a headline metric read from the row's ``metrics`` JSON."""
+    if name in COLUMNS:
+        return COLUMNS[name]
+    return Job.metrics[name].as_float()
+
+
 def _ordering(sort: tuple[str, ...]) -> list[sa.ColumnElement[object]]:
     order = []
     for key in sort:
-        column = SORTABLE[key.lstrip("-")]
-        order.append(column.desc().nulls_last() if key.startswith("-") else column.asc())
+        column = _sort_key(key.lstrip("-"))
+        order.append((column.desc() if key.startswith("-") else column.asc()).nulls_last())
     order.append(Job.id.desc())  # ids are ULIDs: a stable tie-break
     return order

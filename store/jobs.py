@@ -218,6 +218,30 @@ def job_stats(session: Session, kind: str = "backtest") -> JobStats:
     return JobStats(counts, sum(seconds) / len(seconds) if seconds else None)
 
 
+@dataclass(frozen=True)
+class Timing:
+    """How one finished job went: its status, its wait in the queue and its run, in seconds."""
+
+    status: str
+    wait_s: float
+    run_s: float
+
+
+def recent_timings(session: Session, kind: str, limit: int = 200) -> list[Timing]:
+    """The most recently finished (completed or failed) jobs of ``kind``, newest first."""
+    rows = session.execute(
+        sa.select(Job.status, Job.created_at, Job.started_at, Job.finished_at)
+        .where(Job.kind == kind, Job.status.in_((COMPLETED, FAILED)))
+        .where(Job.started_at.is_not(None), Job.finished_at.is_not(None))
+        .order_by(Job.finished_at.desc())
+        .limit(limit)
+    ).all()
+    return [
+        Timing(status, (started - created).total_seconds(), (done - started).total_seconds())
+        for status, created, started, done in rows
+    ]
+
+
 def _update(session: Session, job_id: str, from_states: tuple[str, ...], **values: Any) -> bool:
     values.setdefault("updated_at", utcnow())
     stmt = sa.update(Job).where(Job.id == job_id, Job.status.in_(from_states)).values(**values)

@@ -61,6 +61,12 @@ class Settings:
     optimization_max_sets: int = 100_000
     optimization_gpu_batch: int = 4096
     optimization_cpu_batch: int = 1024
+    prometheus_multiproc_dir: str = ""
+
+    @property
+    def api_metrics_dir(self) -> Path:
+        """Where the API's gunicorn workers share their Prometheus samples."""
+        return self.var_dir / "prometheus"
 
     @property
     def celery_broker_url(self) -> str:
@@ -121,6 +127,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "optimization_max_sets": ("NAUTILUS_OPTIMIZATION_MAX_SETS", int),
     "optimization_gpu_batch": ("NAUTILUS_OPTIMIZATION_GPU_BATCH", int),
     "optimization_cpu_batch": ("NAUTILUS_OPTIMIZATION_CPU_BATCH", int),
+    "prometheus_multiproc_dir": ("PROMETHEUS_MULTIPROC_DIR", str),
 }
 
 

@@ -89,6 +89,7 @@ class Strategy:
             "description": self.description,
             "aliases": list(self.aliases),
             "parameters": {p.name: p.describe() for p in self.params},
+            "constraints": [f"{field} {message}" for _, field, message in self.constraints],
         }
 
 

@@ -140,6 +140,34 @@ def test_query_filters_sorts_and_pages(shared, make_spec):
     assert shared.api.post("/backtests/query", json=none).get_json()["total"] == 0
 
 
+def test_query_finds_by_alias_returns_metrics_and_ranks_by_any_headline_metric(
+    shared, make_spec, wait_for
+):
+    tag = uuid.uuid4().hex[:10]
+    params = [{"lookback_period": n} for n in (5, 20, 60)]
+    ids = [
+        shared.submit(make_spec(backtest_name=f"rank {tag} {i}", strategy_id=sid,
+                                strategy_parameters=p))["execution_id"]
+        for i, (sid, p) in enumerate(zip(["momentum_factor_v2.1", "momentum_factor",
+                                          "momentum_factor_v2"], params, strict=True))
+    ]  # fmt: skip
+    for job_id in ids:
+        wait_for(job_id, lambda r: r["status"] == "completed")
+    body = {"filters": {"backtest_name": tag, "strategy_id": "momentum_factor_v2.1"},
+            "sort": ["-sharpe_ratio"]}  # fmt: skip
+    found = shared.api.post("/backtests/query", json=body).get_json()
+    assert found["total"] == 3
+    sharpes = [item["metrics"]["sharpe_ratio"] for item in found["items"]]
+    assert sharpes == sorted(sharpes, reverse=True)
+    for item in found["items"]:
+        results = shared.api.get(f"/backtests/{item['execution_id']}/results").get_json()
+        assert item["metrics"] == results["performance_metrics"]
+    ascending = {**body, "sort": ["max_drawdown"]}
+    items = shared.api.post("/backtests/query", json=ascending).get_json()["items"]
+    drawdowns = [item["metrics"]["max_drawdown"] for item in items]
+    assert drawdowns == sorted(drawdowns)
+
+
 def test_a_job_that_fails_in_the_worker_says_why(shared, make_spec):
     # stored data that does not exist, accepted anyway on request: the run itself must fail
     body = make_spec(data_sources=["database"], symbols=["NOSUCH1"], benchmark_symbol=None)
@@ -156,5 +184,5 @@ def test_a_job_that_fails_in_the_worker_says_why(shared, make_spec):
 
 
 def test_unknown_data_source_is_refused_at_submit(shared, make_spec):
-    response = shared.api.post("/backtests", json=make_spec(data_sources=["IBKR"]))
+    response = shared.api.post("/backtests", json=make_spec(data_sources=["Bloomberg"]))
     assert response.status_code == 422 and "data_sources" in response.get_json()["errors"]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
+import sqlalchemy as sa
+
+from store.db import transaction
 
 pytestmark = pytest.mark.integration
 
@@ -24,10 +29,39 @@ def test_health_reports_stores_workers_queues_and_jobs(shared):
     assert body["components"]["database"]["backend"] == "postgresql"
     cpu = body["workers"]["cpu"]
     assert cpu and cpu[0]["devices"] == ["cpu"] and "backtest.cpu" in cpu[0]["queues"]
-    assert body["workers"]["gpu"] == [] and body["hardware_optimization"]["gpu_workers_alive"] == 0
+    assert body["workers"]["gpu"] == [] and body["hardware_acceleration"]["gpu_workers_alive"] == 0
+    assert body["hardware_acceleration"]["enabled"] is False
+    assert body["hardware_optimization"] == {
+        "vectorized_operations_enabled": True,
+        "optimization_active": False,
+    }
     assert set(body["queues"]) >= {"backtest.cpu", "backtest.gpu", "control"}
     assert "success_rate_percentage" in body["execution_metrics"]
     assert body["uptime_seconds"] >= 0 and body["messagebus_connected"] is True
+
+
+def test_health_performance_figures_are_measured(isolated, make_spec, wait_for, sessions):
+    isolated.workers.start()
+    ids = [isolated.submit(make_spec())["execution_id"] for _ in range(3)]
+    for job_id in ids:
+        wait_for(job_id, lambda r: r["status"] == "completed")
+    figures = isolated.api.get("/health").get_json()["performance_metrics"]
+    with transaction(sessions) as session:
+        rows = session.execute(sa.text(RECENT)).all()
+    runs = [(done - started).total_seconds() * 1000 for status, started, done in rows]
+    assert figures["backtests_executed"] == len(rows) >= 3
+    ok = sum(status == "completed" for status, _, _ in rows)
+    assert figures["success_rate_percentage"] == round(100 * ok / len(rows), 2)
+    assert figures["run_time_ms"]["p50"] == pytest.approx(statistics.median(runs), abs=0.01)
+    assert figures["run_time_ms"]["mean"] == pytest.approx(statistics.fmean(runs), abs=0.01)
+    submits = figures["submit_latency_ms"]
+    assert submits["requests"] == 3 and 0 < submits["p50"] <= 2500 and submits["mean"] > 0
+
+
+RECENT = """SELECT status, started_at, finished_at FROM jobs
+WHERE kind = 'backtest' AND status IN ('completed', 'failed')
+AND started_at IS NOT NULL AND finished_at IS NOT NULL
+ORDER BY finished_at DESC LIMIT 200"""
 
 
 def test_health_without_workers_is_degraded(isolated):
