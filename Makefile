@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the project with its dev tools
 
-run: $(STAMP)  ## the main job: a demo backtest end to end on embedded defaults
+run: $(STAMP)  ## the main job: the service on embedded defaults, a demo on real bars, then serving until Ctrl-C
+	$(BIN)/nautilus-bt demo --serve
+
+demo: $(STAMP)  ## one-shot: start everything, run the demo backtest, print its results, stop
 	$(BIN)/nautilus-bt demo
 
 test: $(STAMP)  ## every test (unit and integration)

@@ -33,7 +33,7 @@ FEE = 0.002
 def goog_frame():
     from store.bar_files import read_bar_file
 
-    return read_bar_file(ROOT / "tests" / "data" / "GOOG.csv")
+    return read_bar_file(ROOT / "examples" / "data" / "GOOG.csv")
 
 
 def goog_sets() -> list[tuple[int, int]]:

@@ -18,7 +18,9 @@ def register(subparsers) -> None:
         action="append",
         default=[],
         metavar="SYMBOL=FILE",
-        help="CSV or Parquet bars for a symbol (repeatable); without it, synthetic data is used",
+        help="CSV or Parquet bars for a symbol (repeatable); without it the spec's data_sources "
+        "decide: stored bars (the default, from DATABASE_URL or the embedded SQLite file) or "
+        '["synthetic"]',
     )
     cmd.add_argument("--output", choices=("json", "summary"), default="summary")
     cmd.set_defaults(handler=run)
@@ -35,18 +37,26 @@ def _bar_files(pairs: list[str]) -> dict[str, str]:
 
 
 def load_market(spec, bar_files: dict[str, str]):
-    """Bars from the given files, else the labelled synthetic source."""
+    """Bars from the given files, else from the source the spec names: the bar store of the
+    settings' database, or the labelled synthetic generator when the spec asks for it."""
     from engine.backtest import required_symbols
+    from engine.data.sources import SYNTHETIC, resolve_source
 
     if bar_files:
         from store.bar_files import market_from_files
 
         return market_from_files(bar_files, frequency=spec.frequency)
-    from engine.data import synthetic_market
+    symbols = required_symbols(spec)
+    if resolve_source(spec.data_sources) == SYNTHETIC:
+        from engine.data import synthetic_market
 
-    return synthetic_market(
-        required_symbols(spec), spec.start_date, spec.end_date, spec.frequency, seed=spec.data_seed
-    )
+        return synthetic_market(
+            symbols, spec.start_date, spec.end_date, spec.frequency, seed=spec.data_seed
+        )
+    from cli.data import sessions
+    from store.bar_cache import cached_market
+
+    return cached_market(sessions(), None, symbols, spec.frequency, spec.start_date, spec.end_date)
 
 
 def run(args: argparse.Namespace) -> int:

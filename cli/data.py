@@ -31,6 +31,8 @@ def register(subparsers: Any) -> None:
     check.add_argument("--end", required=True, help="last date, ISO 8601")
     check.add_argument("--frequency", default="1d", choices=FREQUENCIES)
     check.set_defaults(handler=run_validate)
+    samples = commands.add_parser("samples", help="import the real daily bars in examples/data")
+    samples.set_defaults(handler=run_samples)
     from cli.data_fetch import register_fetch
 
     register_fetch(commands)
@@ -92,6 +94,16 @@ def import_and_report(parsed, args: argparse.Namespace, source: str) -> int:
         emit(exc.report)
         return fail(str(exc), 1)
     emit(report)
+    return 0
+
+
+def run_samples(args: argparse.Namespace) -> int:
+    from cli.samples import import_samples
+
+    for symbol, report in import_samples(sessions()).items():
+        print(
+            f"{symbol}: {report['rows']} bars ({report['inserted']} new, {report['unchanged']} unchanged)"
+        )
     return 0
 
 

@@ -1,4 +1,9 @@
-"""`nautilus-bt demo`: a backtest through the REST API of a locally started service."""
+"""`nautilus-bt demo`: a backtest on real bars through the REST API of a locally started service.
+
+The shipped sample bars (``examples/data``) are imported first; with ``--serve`` the service
+keeps running afterwards (``make run``), else it stops once the results are printed (``make
+demo``).
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,38 @@ from typing import Any
 
 from cli.processes import free_port, port_free
 from cli.rest_client import RestClient
+from cli.samples import import_samples
 from cli.stack import Stack, StackError
 from workers.redis_client import make_redis
 from workers.settings import Settings
 from workers.subscriber import job_events
 
 DEMO_SPEC: dict[str, Any] = {
-    "backtest_name": "Demo: momentum on five symbols, 2024",
+    "backtest_name": "Demo: momentum across GOOG and the NASDAQ, 2005-2012",
     "backtest_type": "strategy_validation",
-    "description": "nautilus-bt demo (synthetic data)",
-    "start_date": "2024-01-01T00:00:00Z",
-    "end_date": "2024-12-31T23:59:59Z",
+    "description": "nautilus-bt demo on the real daily bars in examples/data",
+    "start_date": "2005-01-03T00:00:00Z",
+    "end_date": "2012-12-31T00:00:00Z",
     "frequency": "1d",
-    "symbols": ["SPY", "QQQ", "IWM", "TSLA", "AAPL"],
-    "data_sources": ["synthetic"],
+    "symbols": ["GOOG", "IXIC"],
+    "data_sources": ["database"],
     "strategy_id": "momentum_factor",
-    "strategy_parameters": {"lookback_period": 20, "rebalance_frequency": "weekly"},
+    "strategy_parameters": {
+        "lookback_period": 60,
+        "momentum_threshold": 0.0,
+        "rebalance_frequency": "monthly",
+        "top_k": 1,
+    },
     "initial_capital": 1_000_000.0,
     "commission_rate": 0.001,
     "slippage_basis_points": 1.0,
-    "benchmark_symbol": "SPY",
+    "benchmark_symbol": "SPX",
     "risk_free_rate": 0.02,
 }
 TERMINAL = ("completed", "failed", "cancelled")
 
 
-def run_demo(settings: Settings, port: int | None, timeout: float) -> int:
+def run_demo(settings: Settings, port: int | None, timeout: float, serve: bool = False) -> int:
     host = "127.0.0.1"
     port = port or (settings.port if port_free(host, settings.port) else free_port(host))
     with Stack(settings, host, port) as stack:
@@ -43,14 +54,25 @@ def run_demo(settings: Settings, port: int | None, timeout: float) -> int:
             print(f"error: {exc}")
             return 1
         print(f"API at {stack.url} (docs at {stack.url}/docs)")
-        return submit_and_follow(RestClient(stack.url), settings, timeout)
+        print_samples(import_samples(stack.sessions()))
+        code, job_id = submit_and_follow(RestClient(stack.url), settings, timeout)
+        if serve and code == 0:
+            print_links(stack.url, job_id)
+            stack.serve_until_signal()
+        return code
 
 
-def submit_and_follow(client: RestClient, settings: Settings, timeout: float) -> int:
+def print_samples(reports: dict[str, dict[str, Any]]) -> None:
+    for symbol, report in reports.items():
+        print(f"sample bars {symbol}: {report['rows']} daily bars ({report['inserted']} new)")
+
+
+def submit_and_follow(client: RestClient, settings: Settings, timeout: float) -> tuple[int, str]:
+    """Submit the demo, print its events and results; ``(exit status, job id)``."""
     status, created = client.post("/backtests", DEMO_SPEC)
     if status != 202:
         print(f"error: POST /backtests answered {status}: {created}")
-        return 1
+        return 1, ""
     job_id = created["execution_id"]
     print(f"submitted {job_id} to {created['queue']}")
     follow(settings, job_id, timeout)
@@ -58,10 +80,18 @@ def submit_and_follow(client: RestClient, settings: Settings, timeout: float) ->
     print(f"status: {job['status']} (attempts {job['attempts']}, worker {job['worker']})")
     if job["status"] != "completed":
         print(f"error: {json.dumps(job.get('error'))}")
-        return 1
+        return 1, job_id
     status, results = client.get(f"/backtests/{job_id}/results?include_positions=false")
     print_results(results)
-    return 0 if status == 200 else 1
+    return (0 if status == 200 else 1), job_id
+
+
+def print_links(url: str, job_id: str) -> None:
+    print(f"\nserving {url} until Ctrl-C")
+    print(f"  API docs:      {url}/docs")
+    print(f"  demo status:   {url}/backtests/{job_id}")
+    print(f"  demo results:  {url}/backtests/{job_id}/results")
+    print(f"  health:        {url}/health    metrics: {url}/metrics")
 
 
 def follow(settings: Settings, job_id: str, timeout: float) -> None:

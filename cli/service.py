@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import time
 from typing import Any
 
 from workers.settings import get_settings
@@ -17,6 +15,7 @@ def register(subparsers: Any) -> None:
     demo = subparsers.add_parser("demo", help="start everything locally, run a demo backtest")
     demo.add_argument("--port", type=int, help="API port (default PORT, or a free one)")
     demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the job")
+    demo.add_argument("--serve", action="store_true", help="keep serving after the demo")
     demo.set_defaults(handler=cmd_demo)
 
     serve = subparsers.add_parser("serve", help="run the API (gunicorn); embedded stores if unset")
@@ -52,7 +51,7 @@ def register(subparsers: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from cli.demo import run_demo
 
-    return run_demo(get_settings(), args.port, args.timeout)
+    return run_demo(get_settings(), args.port, args.timeout, serve=args.serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -68,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with stack:
         stack.start(worker=args.with_worker)
         print(f"serving {stack.url} (docs at {stack.url}/docs); Ctrl-C stops")
-        _wait_for_signal(stack)
+        stack.serve_until_signal()
     return 0
 
 
@@ -122,11 +121,3 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
         if args.count and n >= args.count:
             break
     return 0
-
-
-def _wait_for_signal(stack: Any) -> None:
-    stopping = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.append(True))
-    while not stopping and all(child.alive() for child in stack.children):
-        time.sleep(0.5)

@@ -3,9 +3,11 @@ worker with the reconciler's beat, and the API, each a child process stopped by 
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cli.processes import Child, api_argv, api_environ, worker_argv, worker_environ
 from cli.rest_client import RestClient
@@ -73,6 +75,20 @@ class Stack:
                 return body
             time.sleep(0.25)
         raise StackError(f"the service did not become ready in {timeout:.0f}s; see {self.logs}")
+
+    def sessions(self) -> Any:
+        """A session factory on the stack's database (migrated by ``start``)."""
+        from store.db import make_engine, make_session_factory
+
+        return make_session_factory(make_engine(self.settings.database_url))
+
+    def serve_until_signal(self) -> None:
+        """Block until Ctrl-C or SIGTERM, or until a child process exits."""
+        stopping: list[bool] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.append(True))
+        while not stopping and all(child.alive() for child in self.children):
+            time.sleep(0.5)
 
     def stop(self) -> None:
         for child in reversed(self.children):

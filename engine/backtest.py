@@ -83,10 +83,18 @@ def required_symbols(spec: BacktestSpec) -> list[str]:
 
 
 def _window(spec: BacktestSpec, market: Market) -> tuple[Market, np.ndarray | None]:
-    missing = [s for s in required_symbols(spec) if s not in market.symbols]
-    if missing:
-        raise DataError(f"no bars for {missing} in the {market.source} data")
     window = market.between(spec.start_date, spec.end_date)
+    missing = [
+        s
+        for s in required_symbols(spec)
+        if s not in window.symbols or not window.valid[:, window.column(s)].any()
+    ]
+    if missing:
+        raise DataError(
+            f"no bars for {missing} in the {market.source} data between {spec.start_date:%Y-%m-%d}"
+            f" and {spec.end_date:%Y-%m-%d}: import them (`nautilus-bt data import FILE --symbol "
+            "SYMBOL`, POST /data/bars) or pass their files"
+        )
     if window.n_bars < 2:
         raise DataError(
             f"only {window.n_bars} bar(s) between {spec.start_date} and {spec.end_date}: "
@@ -149,5 +157,5 @@ def run_backtest(
         device=device_label(),
         processing_time_ms=(time.perf_counter() - started) * 1e3,
     )
-    report(1.0, "completed")
+    report(1.0, "results ready")
     return result

@@ -18,7 +18,7 @@ from store.data_import import ImportRejected, import_parsed
 from store.db import make_engine, make_session_factory
 from store.schema import upgrade
 
-GOOG = "tests/data/GOOG.csv"
+GOOG = "examples/data/GOOG.csv"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

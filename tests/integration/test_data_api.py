@@ -15,7 +15,7 @@ from store.bar_reads import snapshot
 from store.data_validation import validate_stored
 
 pytestmark = pytest.mark.integration
-GOOG = Path("tests/data/GOOG.csv")
+GOOG = Path("examples/data/GOOG.csv")
 
 
 def fresh() -> str:

@@ -9,7 +9,7 @@ import pytest
 from cli.main import main
 from workers.settings import get_settings
 
-GOOG = "tests/data/GOOG.csv"
+GOOG = "examples/data/GOOG.csv"
 
 
 @pytest.fixture(autouse=True)
@@ -58,3 +58,37 @@ def test_missing_provider_key_is_exit_2_with_the_variable(capsys):
         capsys, "data", "fetch", "fred", "GDP", "--start", "2024-01-01", "--end", "2024-03-31"
     )
     assert code == 2 and "FRED_API_KEY" in err
+
+
+def test_samples_import_once_and_a_local_backtest_reads_them(capsys, tmp_path):
+    code, out, _ = run(capsys, "data", "samples")
+    assert code == 0 and "SPX: 5031 bars (5031 new" in out
+    code, out, _ = run(capsys, "data", "samples")
+    assert "IXIC: 5031 bars (0 new, 5031 unchanged)" in out
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(STORED_SPEC))
+    code, out, err = run(capsys, "backtest", str(spec), "--output", "json")
+    assert code == 0, err
+    summary = json.loads(out)["execution_summary"]
+    assert summary["data_source"] == "database" and not summary["synthetic_data"]
+
+
+def test_a_local_backtest_without_data_names_the_import_command(capsys, tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({**STORED_SPEC, "symbols": ["NOPE"], "benchmark_symbol": None}))
+    code, _, err = run(capsys, "backtest", str(spec))
+    assert code == 2 and "NOPE" in err and "nautilus-bt data import" in err
+    spec.write_text(json.dumps({**STORED_SPEC, "data_sources": ["synthetic"]}))
+    code, out, _ = run(capsys, "backtest", str(spec))
+    assert code == 0 and "SYNTHETIC" in out
+
+
+STORED_SPEC = {
+    "backtest_name": "stored",
+    "start_date": "2010-01-04",
+    "end_date": "2010-12-31",
+    "symbols": ["SPX", "IXIC"],
+    "strategy_id": "sma_crossover",
+    "strategy_parameters": {},
+    "benchmark_symbol": "SPX",
+}

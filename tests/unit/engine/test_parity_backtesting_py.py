@@ -75,7 +75,7 @@ def test_the_example_spec_uses_the_readme_conventions(ours):
 
 
 def test_bundled_goog_csv_is_backtesting_py_goog():
-    frame = pd.read_csv(ROOT / "tests" / "data" / "GOOG.csv", index_col=0, parse_dates=True)
+    frame = pd.read_csv(ROOT / "examples" / "data" / "GOOG.csv", index_col=0, parse_dates=True)
     pd.testing.assert_frame_equal(frame, GOOG, check_names=False, check_dtype=False)
 
 

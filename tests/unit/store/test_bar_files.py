@@ -13,7 +13,7 @@ from engine.errors import DataError, SpecError
 from engine.market import FIELDS
 from store.bar_files import market_from_files, read_bar_file
 
-GOOG_CSV = Path(__file__).resolve().parents[2] / "data" / "GOOG.csv"
+GOOG_CSV = Path(__file__).resolve().parents[3] / "examples" / "data" / "GOOG.csv"
 
 
 @pytest.fixture(scope="module")

@@ -134,5 +134,5 @@ def test_a_file_without_symbol_needs_one():
 
 
 def test_goog_file_parses_without_rejections():
-    parsed = parse_file("tests/data/GOOG.csv", symbol="GOOG")
+    parsed = parse_file("examples/data/GOOG.csv", symbol="GOOG")
     assert parsed.rejected == 0 and parsed.rows == len(parsed.frame) > 2000
