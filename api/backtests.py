@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from api.cancel import cancel_job
 from api.context import service
 from api.errors import ErrorSchema, fail
-from api.requests import accepted, idempotency_key, json_object
+from api.requests import accepted, idempotency_key, json_object, within_page_limit
 from api.schemas import (
     BacktestRequestSchema,
     BacktestStatusSchema,
@@ -90,7 +90,7 @@ def cancel_backtest(execution_id: str) -> Job:
 @blp.alt_response(422, **ERRORS)
 def query_backtests(args: dict[str, Any]) -> dict[str, Any]:
     """Backtests matching filters, sorted and paginated."""
-    query = job_query(args)
+    query = job_query(within_page_limit(args))
     with service().reads() as session:
         items, total = search_jobs(session, query)
     pages = ceil(total / query.page_size) if total else 0

@@ -15,14 +15,13 @@ from api.cancel import cancel_job
 from api.context import service
 from api.errors import ErrorSchema, fail
 from api.optimization_documents import status_document, submitted, trials_page
-from api.requests import accepted, idempotency_key, json_object
+from api.requests import MAX_PAGE, accepted, idempotency_key, json_object, within_page_limit
 from api.submit import submit
 from store import jobs, trials
 from store.db import transaction
 from store.models import Job
 from store.results import get_result
 from workers.kinds import OPTIMIZATION
-from workers.settings import get_settings
 
 blp = Blueprint("optimization", __name__, description="Parameter optimization jobs")
 ERRORS = {"schema": ErrorSchema}
@@ -63,9 +62,11 @@ class TrialsArgsSchema(Schema):
     window = fields.String(metadata={"description": "a validation window; default: selection"})
     sort = fields.String(load_default="score", validate=validate.OneOf(_sortable()))
     order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(
-        load_default=50, validate=validate.Range(min=1, max=get_settings().max_page_size)
+        load_default=50,
+        validate=validate.Range(min=1),
+        metadata={"description": "at most NAUTILUS_MAX_PAGE_SIZE (default 200)"},
     )
 
 
@@ -110,6 +111,7 @@ def get_optimization(optimization_id: str) -> dict[str, Any]:
 @blp.alt_response(422, **ERRORS)
 def list_trials(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
     """Scored trials, one page at a time, sorted by the target score or any metric."""
+    within_page_limit(args)
     with transaction(service().sessions) as session:
         job = found(jobs.get_job(session, optimization_id), optimization_id)
         window = window_of(job, args.get("window"))

@@ -9,6 +9,7 @@ from flask import request
 from api.errors import fail
 
 MAX_IDEMPOTENCY_KEY = 200
+MAX_PAGE = 1_000_000
 
 
 def json_object() -> dict[str, Any]:
@@ -35,3 +36,14 @@ def accepted(
     if not created:
         headers["Idempotent-Replayed"] = "true"
     return body, 202, headers
+
+
+def within_page_limit(args: dict[str, Any]) -> dict[str, Any]:
+    """Query arguments whose ``page_size`` is within this service's ``max_page_size``."""
+    from api.context import service
+
+    limit = service().settings.max_page_size
+    if args["page_size"] > limit:
+        message = f"must be at most {limit} (NAUTILUS_MAX_PAGE_SIZE), got {args['page_size']}"
+        fail(422, f"page_size: {message}", {"page_size": [message]})
+    return args

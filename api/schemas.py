@@ -7,9 +7,9 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
 
+from api.requests import MAX_PAGE
 from store.job_query import SORTABLE
 from store.models import STATUSES
-from workers.settings import get_settings
 from workers.timestamps import iso_utc
 
 
@@ -148,9 +148,11 @@ class QueryRequestSchema(Schema):
         load_default=lambda: ["-created_at"],
         metadata={"description": f"fields of {sorted(SORTABLE)}; a leading '-' sorts descending"},
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     page_size = fields.Integer(
-        load_default=50, validate=validate.Range(min=1, max=get_settings().max_page_size)
+        load_default=50,
+        validate=validate.Range(min=1),
+        metadata={"description": "at most NAUTILUS_MAX_PAGE_SIZE (default 200)"},
     )
 
     @validates("sort")

@@ -101,9 +101,8 @@ def run_samples(args: argparse.Namespace) -> int:
     from cli.samples import import_samples
 
     for symbol, report in import_samples(sessions()).items():
-        print(
-            f"{symbol}: {report['rows']} bars ({report['inserted']} new, {report['unchanged']} unchanged)"
-        )
+        counts = f"{report['inserted']} new, {report['unchanged']} unchanged"
+        print(f"{symbol}: {report['rows']} bars ({counts})")
     return 0
 
 
