@@ -7,7 +7,18 @@ import logging
 from flask import Flask
 from flask_smorest import Api
 
-from api import backtests, data, errors, health, metrics, optimization, stress
+from api import (
+    assets,
+    backtests,
+    data,
+    errors,
+    exports,
+    health,
+    metrics,
+    optimization,
+    reports,
+    stress,
+)
 from api.context import EXTENSION, ServiceContext
 from workers.celery_config import create_celery
 from workers.settings import VERSION, Settings, get_settings
@@ -35,6 +46,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = NautilusApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
     for module in (health, metrics, backtests, data, optimization, stress):
         api.register_blueprint(module.blp)
+    for module in (reports, exports):  # results people look at (issue 14)
+        api.register_blueprint(module.blp)
+    app.register_blueprint(assets.bp)
     errors.register(app)
     metrics.install(app, ctx)
     return app

@@ -22,7 +22,7 @@ from api.submit import Submission, insert_and_enqueue, new_job_fields
 from store import jobs
 from store.db import transaction
 from store.models import Job
-from store.results import get_result
+from store.results import get_result, ordered_document
 from workers.routing import Route, Workload, choose_route
 
 blp = Blueprint("stress", __name__, description="Stress tests: scenarios and Monte Carlo")
@@ -76,7 +76,7 @@ def get_stress_test(stress_test_id: str) -> dict[str, Any]:
         if job is None or job.kind != KIND:
             fail(404, f"no stress test with id {stress_test_id!r}")
         result = get_result(session, stress_test_id)
-        return status_document(job, result.document if result is not None else None)
+        return status_document(job, ordered_document(result) if result is not None else None)
 
 
 def submit_stress_test(

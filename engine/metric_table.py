@@ -55,6 +55,8 @@ class MetricInfo:
             return f"{int(value):,d}"
         if self.unit == "currency":
             return f"{value:,.2f}"
+        if self.unit == "days":
+            return f"{value:,.1f} days"
         text = f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
         return text if self.unit == "ratio" else f"{text} {self.unit}"
 

@@ -53,7 +53,7 @@ class Settings:
     max_page_size: int = 200
     result_expires_s: int = 86_400
     live_pools_cache_s: float = 2.0
-    swagger_ui_url: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+    swagger_ui_url: str = "/docs/assets/"  # served by the API from swagger-ui-bundle
     bar_cache_mb: int = 512
     provider_timeout_s: float = 10.0
     alphavantage_api_key: str = field(default="", repr=False)
