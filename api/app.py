@@ -10,10 +10,13 @@ from flask_smorest import Api
 from api import (
     assets,
     backtests,
+    dashboard,
     data,
     errors,
     exports,
     health,
+    jobs,
+    live,
     metrics,
     optimization,
     reports,
@@ -46,9 +49,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = NautilusApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
     for module in (health, metrics, backtests, data, optimization, stress):
         api.register_blueprint(module.blp)
-    for module in (reports, exports):  # results people look at (issue 14)
+    for module in (reports, exports, jobs):  # results people look at (issue 14)
         api.register_blueprint(module.blp)
-    app.register_blueprint(assets.bp)
+    for module in (assets, live, dashboard):
+        app.register_blueprint(module.bp)
     errors.register(app)
     metrics.install(app, ctx)
     return app

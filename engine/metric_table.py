@@ -47,6 +47,14 @@ class MetricInfo:
             return int(fraction)
         return float(fraction) * (100.0 if self.percent else 1.0)
 
+    def rank_key(self, value: float | None) -> tuple[bool, float]:
+        """Sort key that puts better values first and undefined ones last; a metric without a
+        direction ranks larger values first."""
+        if value is None or not math.isfinite(value):
+            return (True, 0.0)
+        x = abs(value) if self.transform == "magnitude" else float(value)
+        return (False, x if self.direction == MINIMIZE else -x)
+
     def format(self, value: float | None) -> str:
         """A document value with its unit, for people: ``12.34 %``, ``1.52``, ``n/a``."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
