@@ -15,6 +15,7 @@ from typing import Any
 
 import redis
 from flask import Blueprint, Response, request, stream_with_context
+from ulid import ULID
 
 from api.context import service
 from workers.events import CHANNEL_PREFIX, STREAM, channel
@@ -48,13 +49,24 @@ def _stream_entries(client: redis.Redis, last: str, job: str | None) -> tuple[st
     return last, chunks
 
 
-def _start_id(client: redis.Redis) -> str:
-    """Where a new connection starts: after ``Last-Event-ID`` if sent, else after the newest."""
+def _start_id(client: redis.Redis, job: str | None) -> str:
+    """Where a new connection starts: after ``Last-Event-ID`` if sent; for one job, from its
+    creation (its id's time), so an outcome published before the connection is replayed;
+    otherwise after the newest entry."""
     sent = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
     if sent:
         return sent
+    if job:
+        return f"{_created_ms(job)}-0"
     newest = client.xrevrange(STREAM, count=1)
     return newest[0][0] if newest else "0-0"
+
+
+def _created_ms(job_id: str) -> int:
+    try:
+        return max(ULID.from_str(job_id.partition("_")[2]).milliseconds - 1, 0)
+    except ValueError:
+        return 0
 
 
 def _progress(pubsub: Any) -> list[str]:
@@ -71,7 +83,7 @@ def _progress(pubsub: Any) -> list[str]:
 
 def events(job: str | None) -> Iterator[str]:
     client = service().redis
-    last = _start_id(client)
+    last = _start_id(client, job)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     if job:
         pubsub.subscribe(channel(job))

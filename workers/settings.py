@@ -61,6 +61,8 @@ class Settings:
     optimization_max_sets: int = 100_000
     optimization_gpu_batch: int = 4096
     optimization_cpu_batch: int = 1024
+    api_url: str = "http://127.0.0.1:8110"  # where the remote CLI commands send requests
+    api_key: str = field(default="", repr=False)
 
     @property
     def celery_broker_url(self) -> str:
@@ -121,6 +123,8 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "optimization_max_sets": ("NAUTILUS_OPTIMIZATION_MAX_SETS", int),
     "optimization_gpu_batch": ("NAUTILUS_OPTIMIZATION_GPU_BATCH", int),
     "optimization_cpu_batch": ("NAUTILUS_OPTIMIZATION_CPU_BATCH", int),
+    "api_url": ("NAUTILUS_API_URL", str),
+    "api_key": ("NAUTILUS_API_KEY", str),
 }
 
 
