@@ -7,7 +7,22 @@ import logging
 from flask import Flask
 from flask_smorest import Api
 
-from api import backtests, data, errors, health, metrics, optimization, strategies, stress
+from api import (
+    assets,
+    backtests,
+    dashboard,
+    data,
+    errors,
+    exports,
+    health,
+    jobs,
+    live,
+    metrics,
+    optimization,
+    reports,
+    strategies,
+    stress,
+)
 from api.context import EXTENSION, ServiceContext
 from workers.celery_config import create_celery
 from workers.settings import VERSION, Settings, get_settings
@@ -35,6 +50,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = NautilusApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
     for module in (health, metrics, strategies, backtests, data, optimization, stress):
         api.register_blueprint(module.blp)
+    for module in (reports, exports, jobs):  # results people look at (issue 14)
+        api.register_blueprint(module.blp)
+    for module in (assets, live, dashboard):
+        app.register_blueprint(module.bp)
     errors.register(app)
     metrics.install(app, ctx)
     return app

@@ -27,8 +27,7 @@ from api.submit import submit
 from store import jobs
 from store.job_query import JobQuery, search_jobs
 from store.models import Job
-from store.result_sections import select_sections
-from store.results import get_result
+from store.results import get_result, ordered_document
 from workers.kinds import BACKTEST
 
 blp = Blueprint("backtests", __name__, description="Backtest jobs")
@@ -71,7 +70,7 @@ def get_results(args: dict[str, bool], execution_id: str) -> dict[str, Any]:
         result = get_result(session, execution_id)
         if result is None:
             fail(409, f"backtest {execution_id} is completed but its result is not stored")
-        document = select_sections(result.document, result.sections, args)
+        document = ordered_document(result, args)
     return {**document, "execution_id": execution_id, "backtest_id": execution_id}
 
 
@@ -81,7 +80,7 @@ def get_results(args: dict[str, bool], execution_id: str) -> dict[str, Any]:
 @blp.alt_response(409, **ERRORS)
 def cancel_backtest(execution_id: str) -> Job:
     """Cancel: a queued job ends now; a running one stops at its next progress point."""
-    return cancel_job(execution_id, found, BACKTEST)
+    return cancel_job(execution_id, found)
 
 
 @blp.route("/backtests/query", methods=["POST"])

@@ -10,10 +10,10 @@ from store import jobs
 from store.db import transaction
 from store.models import Job
 from workers.dispatch import revoke
-from workers.kinds import CANCELLED, JobKind
+from workers.kinds import CANCELLED, kind_named
 
 
-def cancel_job(job_id: str, found: Callable[[Job | None, str], Job], kind: JobKind) -> Job:
+def cancel_job(job_id: str, found: Callable[[Job | None, str], Job]) -> Job:
     """A queued job ends ``cancelled`` now (its message revoked, the event published); a
     running one becomes ``cancelling`` and stops at its next progress point; a finished one
     is a 409. ``found`` answers 404 for an unknown id or another kind of job."""
@@ -21,6 +21,7 @@ def cancel_job(job_id: str, found: Callable[[Job | None, str], Job], kind: JobKi
     with transaction(ctx.sessions) as session:
         status, changed = jobs.request_cancel(session, job_id)
         job = found(jobs.get_job(session, job_id), job_id)
+    kind = kind_named(job.kind)
     if not changed and status != jobs.CANCELLING:
         fail(409, f"{kind.label} {job_id} is already {status}; only active jobs can be cancelled")
     if changed and status == jobs.CANCELLED:

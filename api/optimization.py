@@ -153,7 +153,7 @@ def get_heatmap(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
 @blp.alt_response(409, **ERRORS)
 def cancel_optimization(optimization_id: str) -> dict[str, Any]:
     """Cancel: pending batches are skipped and the job ends cancelled with its best so far."""
-    job = cancel_job(optimization_id, found, OPTIMIZATION)
+    job = cancel_job(optimization_id, found)
     return {"optimization_id": job.id, "status": job.status}
 
 

@@ -19,7 +19,7 @@ from api.submit import submit
 from store import jobs
 from store.db import transaction
 from store.models import Job
-from store.results import get_result
+from store.results import get_result, ordered_document
 from workers.kinds import STRESS_TEST
 from workers.timestamps import iso_utc
 
@@ -72,7 +72,7 @@ def get_stress_test(stress_test_id: str) -> dict[str, Any]:
         if job is None or job.kind != STRESS_TEST.name:
             fail(404, f"no stress test with id {stress_test_id!r}")
         result = get_result(session, stress_test_id)
-        return status_document(job, result.document if result is not None else None)
+        return status_document(job, ordered_document(result) if result is not None else None)
 
 
 def submitted(job: Any) -> dict[str, Any]:

@@ -23,6 +23,8 @@ def register(subparsers) -> None:
         '["synthetic"]',
     )
     cmd.add_argument("--output", choices=("json", "summary"), default="summary")
+    cmd.add_argument("--report", type=Path, metavar="FILE", help="also write the HTML report here")
+    cmd.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     cmd.set_defaults(handler=run)
 
 
@@ -60,38 +62,34 @@ def load_market(spec, bar_files: dict[str, str]):
 
 
 def run(args: argparse.Namespace) -> int:
+    from cli.progress import progress_bar
     from engine.backtest import run_backtest
     from engine.spec import parse_spec
 
     try:
         spec = parse_spec(json.loads(args.spec.read_text()))
-        result = run_backtest(spec, load_market(spec, _bar_files(args.bars)))
+        with progress_bar("backtest", enabled=not args.no_progress) as update:
+            update(0.0, "loading data")
+            result = run_backtest(spec, load_market(spec, _bar_files(args.bars)), progress=update)
     except (NautilusError, OSError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     document = result.document()
+    if args.report:
+        write_report(args.report, document, spec.to_payload())
     if args.output == "json":
         json.dump(document, sys.stdout, indent=2)
         print()
     else:
-        print(format_summary(document))
+        from cli.summary import print_summary
+
+        print_summary(document)
     return 0
 
 
-def format_summary(document: dict) -> str:
-    """A few readable lines: where the data came from and the headline numbers."""
-    summary = document["execution_summary"]
-    perf = document["performance_metrics"]
-    lines = [
-        f"{document['backtest_name']} ({summary['start_date'][:10]} to {summary['end_date'][:10]})",
-        f"  data: {summary['data_source']}"
-        + (" (SYNTHETIC, not market data)" if summary["synthetic_data"] else ""),
-        f"  final equity: {document['equity_final']:,.2f}",
-        f"  trades: {document['trades_summary']['total_trades']}, "
-        f"orders: {summary['orders_executed']}, device: {summary['hardware_used']}, "
-        f"time: {summary['processing_time_ms']:.1f} ms",
-    ]
-    for key in ("total_return", "sharpe_ratio", "max_drawdown", "volatility", "win_rate"):
-        value = perf.get(key)
-        lines.append(f"  {key}: {'n/a' if value is None else f'{value:.4g}'}")
-    return "\n".join(lines)
+def write_report(path: Path, document: dict, spec: dict) -> None:
+    """The standalone HTML report (plotly.js inline: it opens offline, from any folder)."""
+    from reports.backtest import render_backtest_report
+
+    path.write_text(render_backtest_report(json.loads(json.dumps(document)), spec))
+    print(f"report written to {path}", file=sys.stderr)

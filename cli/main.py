@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["cli.backtest", "cli.service", "cli.data"]
+COMMAND_MODULES = ["cli.backtest", "cli.service", "cli.data", "cli.remote"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ from engine.canonical import input_digest
 from engine.errors import DataError
 from engine.market import Market
 from engine.metrics import performance_metrics
-from engine.report import headline, results_document
+from engine.report import results_document
 from engine.simulation import bars_for, execution_prices, run_lanes
 from engine.spec import BacktestSpec
 from engine.strategies import get_strategy
@@ -59,7 +59,7 @@ class BacktestResult:
         }
 
     def row_fields(self) -> dict:
-        """What the job's status reports once the run is done, with the headline metrics."""
+        """What the job's status reports once the run is done."""
         last = pd.Timestamp(self.market.timestamps[-1])
         return {
             "processing_time_ms": round(self.processing_time_ms, 3),
@@ -68,7 +68,6 @@ class BacktestResult:
             "trades_completed": len(self.closed_trades),
             "hardware_used": self.device,
             "bar_time": (last.tz_localize("UTC") if last.tzinfo is None else last).to_pydatetime(),
-            "metrics": headline(self),
         }
 
     def document(self, include_trades=True, include_positions=True, include_analytics=True):

@@ -12,32 +12,27 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.metric_table import BY_NAME, display
 from engine.metrics import drawdown_series, simple_returns
+from engine.statistics import (
+    buy_and_hold_return,
+    drawdown_periods,
+    drawdown_statistics,
+    exposure_time,
+    trade_quality,
+)
 from engine.trades import trade_statistics
 
 if TYPE_CHECKING:
     from engine.backtest import BacktestResult
 
-PERCENT = {
-    "total_return",
-    "annual_return",
-    "max_drawdown",
-    "volatility",
-    "alpha",
-    "var_95",
-    "cvar_95",
-    "benchmark_total_return",
-    "benchmark_volatility",
-    "excess_return",
-    "tracking_error",
-}
+PRICE_SYMBOLS = 4
+"""Symbols whose closes the document carries for trade markers (the most traded ones)."""
 
 
 def _num(value: Any, key: str = "") -> float | None:
-    """A JSON-safe number: percent where the seed shows percent, None when undefined."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value) * (100.0 if key in PERCENT else 1.0)
+    """A JSON-safe number in the document's unit (``engine.metric_table``), None if undefined."""
+    return display(key, value)
 
 
 def _series(values: np.ndarray) -> list[float | None]:
@@ -63,6 +58,7 @@ def results_document(
         "portfolio_performance": _portfolio(result, stamps),
         "benchmark_comparison": _benchmark(result) if result.benchmark is not None else None,
         "trades_summary": {"total_trades": len(trades), "trade_statistics": stats},
+        "statistics": statistics_section(result, trades, stats),
         "equity_final": float(result.equity[-1]),
     }
     if include_analytics:
@@ -78,7 +74,41 @@ def results_document(
         document["orders"] = [_order(f, stamps) for f in result.fills]
     if include_positions:
         document["positions"] = _positions(result, stamps)
+        document["prices"] = _prices(result, trades)
     return document
+
+
+def statistics_section(
+    result: BacktestResult, trades: list[dict[str, Any]], stats: dict[str, Any]
+) -> dict[str, float | None]:
+    """Every metric of ``engine.metric_table`` that applies, in its unit and the table's order."""
+    stamps = result.market.timestamps
+    values: dict[str, Any] = {
+        **result.metrics,
+        "final_equity": float(result.equity[-1]),
+        "buy_and_hold_return": buy_and_hold_return(result.market.filled("close")),
+        "exposure_time": exposure_time(result.shares),
+        "maximum_leverage": float(np.max(result.gross_exposure / result.equity)),
+        **drawdown_statistics(drawdown_periods(result.equity, stamps)),
+        **_trade_values(trades, stamps),
+    }
+    win_rate = stats["win_rate"]  # percent in the trade statistics
+    values["win_rate"] = None if win_rate is None else win_rate / 100.0
+    values["profit_factor"] = stats["profit_factor"]
+    has_benchmark = result.benchmark is not None
+    return {
+        name: info.display(values.get(name))
+        for name, info in BY_NAME.items()
+        if has_benchmark or not info.needs_benchmark
+    }
+
+
+def _trade_values(trades: list[dict[str, Any]], stamps: np.ndarray) -> dict[str, Any]:
+    pnl = np.array([t["pnl"] for t in trades])
+    returns = np.array([t["return_pct"] / 100.0 for t in trades])
+    bars = [(t["entry_bar"], t["exit_bar"]) for t in trades]
+    days = np.array([(stamps[b] - stamps[a]) / np.timedelta64(86_400, "s") for a, b in bars])
+    return {"total_trades": len(trades), **trade_quality(pnl, returns, days)}
 
 
 def _execution_summary(result: BacktestResult) -> dict[str, Any]:
@@ -97,7 +127,7 @@ def _execution_summary(result: BacktestResult) -> dict[str, Any]:
     }
 
 
-HEADLINE_METRICS = (
+PERFORMANCE_KEYS = (
     "total_return",
     "annual_return",
     "sharpe_ratio",
@@ -107,21 +137,13 @@ HEADLINE_METRICS = (
     "volatility",
     "beta",
     "alpha",
-    "win_rate",
-    "profit_factor",
 )
-"""The results' ``performance_metrics``: what job listings show and sort by."""
-
-
-def headline(result: BacktestResult) -> dict[str, float | None]:
-    """The ``performance_metrics`` of a result, in the seed's units."""
-    trades = np.array([t.pnl for t in result.closed_trades])
-    return _performance(result, trade_statistics(trades))
+"""The contract's ``performance_metrics`` besides the trade figures (win rate, profit factor)."""
 
 
 def _performance(result: BacktestResult, stats: dict[str, Any]) -> dict[str, Any]:
     m = result.metrics
-    out = {key: _num(m.get(key), key) for key in HEADLINE_METRICS[:-2]}
+    out = {key: _num(m.get(key), key) for key in PERFORMANCE_KEYS}
     out["win_rate"] = stats["win_rate"]
     out["profit_factor"] = stats["profit_factor"]
     return out
@@ -137,8 +159,16 @@ def _portfolio(result: BacktestResult, stamps: list[str]) -> dict[str, Any]:
         "daily_returns": _series(simple_returns(equity) * 100.0),
         "cumulative_returns": _series((equity / result.spec.initial_capital - 1.0) * 100.0),
         "drawdown_series": _series(drawdown_series(equity) * 100.0),
+        "benchmark_values": _benchmark_values(result),
         "returns_unit": "percent",
     }
+
+
+def _benchmark_values(result: BacktestResult) -> list[float | None] | None:
+    """The benchmark as a portfolio of the initial capital bought at the first bar's close."""
+    if result.benchmark is None:
+        return None
+    return _series(result.spec.initial_capital * result.benchmark / result.benchmark[0])
 
 
 def _benchmark(result: BacktestResult) -> dict[str, Any]:
@@ -187,3 +217,11 @@ def _positions(result: BacktestResult, stamps: list[str]) -> dict[str, Any]:
         "shares": {s: _series(result.shares[:, i]) for i, s in enumerate(result.market.symbols)},
         "gross_exposure": _series(result.gross_exposure),
     }
+
+
+def _prices(result: BacktestResult, trades: list[dict[str, Any]]) -> dict[str, Any]:
+    """Closes of the most traded symbols (at most ``PRICE_SYMBOLS``), for trade markers."""
+    counts = {s: sum(t["symbol"] == s for t in trades) for s in result.market.symbols}
+    chosen = sorted(result.market.symbols, key=lambda s: -counts[s])[:PRICE_SYMBOLS]
+    closes = result.market.filled("close")
+    return {s: _series(closes[:, result.market.column(s)]) for s in chosen}

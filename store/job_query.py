@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.report import HEADLINE_METRICS
+from engine.metric_table import BY_NAME
 from store.models import Job
 
 COLUMNS = {
@@ -21,7 +21,7 @@ COLUMNS = {
     "processing_time_ms": Job.processing_time_ms,
     "progress_percentage": Job.progress_percentage,
 }
-SORTABLE = (*COLUMNS, *HEADLINE_METRICS)
+SORTABLE = (*COLUMNS, *BY_NAME)
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _conditions(q: JobQuery) -> list[sa.ColumnElement[bool]]:
 
 
 def _sort_key(name: str) -> sa.ColumnElement[Any]:
-    """A column, or a headline metric read from the row's ``metrics`` JSON."""
+    """A column, or a metric of ``engine.metric_table`` from the row's ``metrics`` JSON."""
     if name in COLUMNS:
         return COLUMNS[name]
     return Job.metrics[name].as_float()

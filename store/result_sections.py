@@ -62,3 +62,30 @@ def select_sections(
         if not wanted and section in patches:
             document = apply(document, patches[section])
     return document
+
+
+KEY_ORDER = "_key_order"
+"""Where ``sections`` keeps the document's key order: PostgreSQL's JSONB reorders object keys."""
+
+
+def key_order(value: Any) -> Any:
+    """The key order of every object in ``value``, as nested lists (which JSONB keeps):
+    an object is ``[[key, child order], ...]``, a list ``{"each": order of its first item}``."""
+    if isinstance(value, Mapping):
+        return [[key, key_order(child)] for key, child in value.items()]
+    if isinstance(value, list):
+        first = next((v for v in value if isinstance(v, Mapping | list)), None)
+        return {"each": key_order(first)} if first is not None else None
+    return None
+
+
+def reorder(value: Any, order: Any) -> Any:
+    """``value`` with its objects' keys in ``order`` (keys ``order`` lacks keep their place
+    after those it names)."""
+    if isinstance(value, Mapping) and isinstance(order, list):
+        out = {key: reorder(value[key], child) for key, child in order if key in value}
+        out.update((key, child) for key, child in value.items() if key not in out)
+        return out
+    if isinstance(value, list) and isinstance(order, Mapping):
+        return [reorder(item, order.get("each")) for item in value]
+    return value

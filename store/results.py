@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from store.db import dialect_insert
 from store.models import Result, utcnow
+from store.result_sections import KEY_ORDER, key_order, reorder, select_sections
 
 
 def save_result(
@@ -23,7 +24,7 @@ def save_result(
     values = {
         "job_id": job_id,
         "document": document,
-        "sections": sections,
+        "sections": {**sections, KEY_ORDER: key_order(document)},
         "digest": digest,
         "dataset_version": dataset_version,
         "created_at": utcnow(),
@@ -35,3 +36,9 @@ def save_result(
 
 def get_result(session: Session, job_id: str) -> Result | None:
     return session.get(Result, job_id)
+
+
+def ordered_document(result: Result, include: dict[str, bool] | None = None) -> dict[str, Any]:
+    """The stored document in the order the engine wrote it, less the sections not included."""
+    document = select_sections(result.document, result.sections, include or {})
+    return reorder(document, result.sections.get(KEY_ORDER))

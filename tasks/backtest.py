@@ -32,7 +32,8 @@ def run_backtest(run: JobRun) -> str:
 
 
 def completion(result: Any) -> Completion:
-    """The stored document (with its optional sections) and the job row's final figures."""
+    """The stored document (with its optional sections) and the job row's final figures, with
+    the statistics that job queries return and rank by."""
     summary = result.summary()
     document = result.document()
     return Completion(
@@ -40,7 +41,7 @@ def completion(result: Any) -> Completion:
         sections=section_patches(document, renderings(result, document)),
         digest=result.input_digest,
         dataset_version=result.market.version or None,
-        row=result.row_fields(),
+        row={**result.row_fields(), "metrics": document["statistics"]},
         event=summary,
     )
 

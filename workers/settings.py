@@ -53,7 +53,7 @@ class Settings:
     max_page_size: int = 200
     result_expires_s: int = 86_400
     live_pools_cache_s: float = 2.0
-    swagger_ui_url: str = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+    swagger_ui_url: str = "/docs/assets/"  # served by the API from swagger-ui-bundle
     bar_cache_mb: int = 512
     provider_timeout_s: float = 10.0
     alphavantage_api_key: str = field(default="", repr=False)
@@ -61,6 +61,8 @@ class Settings:
     optimization_max_sets: int = 100_000
     optimization_gpu_batch: int = 4096
     optimization_cpu_batch: int = 1024
+    api_url: str = "http://127.0.0.1:8110"  # where the remote CLI commands send requests
+    api_key: str = field(default="", repr=False)
     prometheus_multiproc_dir: str = ""
 
     @property
@@ -128,6 +130,8 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "optimization_gpu_batch": ("NAUTILUS_OPTIMIZATION_GPU_BATCH", int),
     "optimization_cpu_batch": ("NAUTILUS_OPTIMIZATION_CPU_BATCH", int),
     "prometheus_multiproc_dir": ("PROMETHEUS_MULTIPROC_DIR", str),
+    "api_url": ("NAUTILUS_API_URL", str),
+    "api_key": ("NAUTILUS_API_KEY", str),
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.metric_table import display
 from engine.optimize.overfitting import (
     CSCV_METRICS,
     deflated_sharpe_of_trials,
@@ -22,7 +23,6 @@ from engine.optimize.overfitting import (
 )
 from engine.optimize.targets import Target
 from engine.optimize.windows import Fold, Window, selection_window
-from engine.report import PERCENT
 
 Trial = Mapping[str, Any]
 STALL_SHARE = 0.2
@@ -32,13 +32,6 @@ CONVERGENCE_TOLERANCE = 1e-3
 
 def metric(trial: Trial, window: str, name: str) -> float | None:
     return (trial.get("scores") or {}).get(window, {}).get(name)
-
-
-def display(name: str, value: float | None) -> float | None:
-    """A metric in the units of the results document (percent where it shows percent)."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float(value) * (100.0 if name in PERCENT else 1.0)
 
 
 def searched(trials: Sequence[Trial]) -> list[Trial]:

@@ -4,6 +4,7 @@ Internally every search maximizes an *oriented score*: the metric itself for met
 more is better, its negative for metrics where less is better, and minus its magnitude for
 losses reported as negative fractions (max drawdown, VaR, CVaR), so "minimize max_drawdown"
 means "prefer -5 % over -20 %". Undefined metrics (NaN or None) score ``-inf``: they rank last.
+Directions and transforms come from ``engine.metric_table``.
 """
 
 from __future__ import annotations
@@ -14,33 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import SpecError
+from engine.metric_table import MAXIMIZE, METRICS
 
-MAXIMIZE, MINIMIZE = "maximize", "minimize"
-
-# metric -> (direction, transform); "magnitude" optimizes |value| (losses are negative numbers)
+# metric -> (direction, transform), read from the one metric table
 DIRECTIONS: dict[str, tuple[str, str]] = {
-    "total_return": (MAXIMIZE, "value"),
-    "annual_return": (MAXIMIZE, "value"),
-    "sharpe_ratio": (MAXIMIZE, "value"),
-    "sortino_ratio": (MAXIMIZE, "value"),
-    "calmar_ratio": (MAXIMIZE, "value"),
-    "final_equity": (MAXIMIZE, "value"),
-    "win_rate": (MAXIMIZE, "value"),
-    "profit_factor": (MAXIMIZE, "value"),
-    "volatility": (MINIMIZE, "value"),
-    "max_drawdown": (MINIMIZE, "magnitude"),
-    "var_95": (MINIMIZE, "magnitude"),
-    "cvar_95": (MINIMIZE, "magnitude"),
-    "alpha": (MAXIMIZE, "value"),
-    "excess_return": (MAXIMIZE, "value"),
-    "information_ratio": (MAXIMIZE, "value"),
-    "tracking_error": (MINIMIZE, "value"),
-    "beta": (MINIMIZE, "magnitude"),
-    "correlation": (MINIMIZE, "magnitude"),
+    m.name: (m.direction, m.transform) for m in METRICS if m.optimizable and m.direction
 }
-NEEDS_BENCHMARK = frozenset(
-    {"alpha", "excess_return", "information_ratio", "tracking_error", "beta", "correlation"}
-)
+NEEDS_BENCHMARK = frozenset(m.name for m in METRICS if m.optimizable and m.needs_benchmark)
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,9 @@ def test_query_finds_by_alias_returns_metrics_and_ranks_by_any_headline_metric(
     assert sharpes == sorted(sharpes, reverse=True)
     for item in found["items"]:
         results = shared.api.get(f"/backtests/{item['execution_id']}/results").get_json()
-        assert item["metrics"] == results["performance_metrics"]
+        assert item["metrics"] == results["statistics"]
+        headline = results["performance_metrics"]
+        assert item["metrics"]["sharpe_ratio"] == headline["sharpe_ratio"]
     ascending = {**body, "sort": ["max_drawdown"]}
     items = shared.api.post("/backtests/query", json=ascending).get_json()["items"]
     drawdowns = [item["metrics"]["max_drawdown"] for item in items]

@@ -22,7 +22,8 @@ def test_gpu_pool_takes_big_work_while_alive_and_cpu_takes_over(deploy, make_spe
     assert worker["devices"] == ["gpu:0"]
     assert worker["queues"] == ["backtest.gpu", "montecarlo.gpu", "optimize.gpu"]
     assert worker["detected"]["device"] == row["hardware_used"]  # what the child's JAX saw
-    assert health["hardware_optimization"]["gpu_workers_alive"] == 1
+    assert health["hardware_acceleration"]["gpu_workers_alive"] == 1
+    assert health["hardware_optimization"]["optimization_active"] is True
 
     small = make_spec(symbols=["SPY"], benchmark_symbol=None, end_date="2024-01-31T00:00:00Z")
     assert service.submit(small)["queue"] == "backtest.cpu"  # below the threshold: CPU pool

@@ -26,12 +26,14 @@ SECTIONS = {
     "portfolio_performance",
     "benchmark_comparison",
     "trades_summary",
+    "statistics",
     "equity_final",
     "risk_analytics",
     "trades",
     "open_positions",
     "orders",
     "positions",
+    "prices",
 }
 
 
@@ -86,7 +88,9 @@ def test_document_has_every_section_and_is_json(document):
     )
     assert summary["data_points_processed"] == n_bars * 2
     assert doc["benchmark_comparison"]["benchmark_symbol"] == "SPY"
-    assert set(doc["positions"]["shares"]) == {"AAA", "BBB"}
+    assert set(doc["positions"]["shares"]) == set(doc["prices"]) == {"AAA", "BBB"}
+    assert len(portfolio["benchmark_values"]) == n_bars
+    assert portfolio["benchmark_values"][0] == result.spec.initial_capital
     for section in ("performance_metrics", "risk_analytics"):
         assert doc[section], section
 
@@ -94,7 +98,7 @@ def test_document_has_every_section_and_is_json(document):
 def test_document_sections_can_be_left_out(document):
     result, _ = document
     slim = result.document(include_trades=False, include_positions=False, include_analytics=False)
-    assert set(slim) == SECTIONS - {"trades", "open_positions", "orders", "positions",
+    assert set(slim) == SECTIONS - {"trades", "open_positions", "orders", "positions", "prices",
                                     "risk_analytics"}  # fmt: skip
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from store.result_sections import apply, diff, section_patches, select_sections
 
 FULL = {
@@ -49,3 +51,20 @@ def test_patches_from_independent_renderings_apply_to_the_full_document():
     )
     assert select_sections(full, patches, {"include_trades": False}) == base | {"positions": [2]}
     assert select_sections(full, patches, {"include_positions": False}) == base | {"trades": [1]}
+
+
+def test_key_order_survives_a_store_that_sorts_keys():
+    from store.result_sections import key_order, reorder
+
+    document = {
+        "zeta": 1,
+        "alpha": {"b": 2, "a": [1, 2]},
+        "trades": [{"symbol": "X", "pnl": 1.0}, {"symbol": "Y", "pnl": 2.0}],
+        "series": [1.0, None],
+    }
+    order = json.loads(json.dumps(key_order(document)))
+    scrambled = json.loads(json.dumps(document, sort_keys=True))
+    assert list(scrambled) != list(document)
+    restored = reorder(scrambled, order)
+    assert json.dumps(restored) == json.dumps(document)
+    assert list(reorder({"new": 0, **scrambled}, order))[-1] == "new"

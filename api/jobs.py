@@ -1,0 +1,124 @@
+"""``/jobs`` and ``/leaderboard``: every kind of job in one list, cancel any of them, and the
+completed backtests ranked by any metric of ``engine.metric_table`` (the dashboard's data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from api.cancel import cancel_job
+from api.context import service
+from api.errors import ErrorSchema, fail
+from store.job_list import JobFilter, list_jobs
+from store.job_query import JobQuery, search_jobs
+from store.models import COMPLETED, STATUSES, Job
+from workers.kinds import BACKTEST, KINDS
+from workers.timestamps import iso_utc
+
+blp = Blueprint("jobs", __name__, description="Jobs of every kind, and the leaderboard")
+ERRORS = {"schema": ErrorSchema}
+
+
+def _metric_names() -> list[str]:
+    from engine.metric_table import BY_NAME
+
+    return list(BY_NAME)
+
+
+class JobsArgsSchema(Schema):
+    kind = fields.String(validate=validate.OneOf(list(KINDS)))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    strategy_id = fields.String()
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class LeaderboardArgsSchema(Schema):
+    metric = fields.String(load_default="sharpe_ratio", validate=validate.OneOf(_metric_names()))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+def links(job: Any) -> dict[str, str]:
+    base = KINDS[job.kind].url(job.id)
+    return {"status": base, "report": f"{base}/report", "cancel": f"/jobs/{job.id}/cancel"}
+
+
+def job_item(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "name": job.name,
+        "strategy_id": job.strategy_id,
+        "status": job.status,
+        "progress_percentage": job.progress_percentage,
+        "progress_message": job.progress_message,
+        "queue": job.queue,
+        "created_at": iso_utc(job.created_at),
+        "finished_at": iso_utc(job.finished_at),
+        "links": links(job),
+    }
+
+
+@blp.route("/jobs", methods=["GET"])
+@blp.arguments(JobsArgsSchema, location="query")
+@blp.response(200)
+@blp.alt_response(422, **ERRORS)
+def get_jobs(args: dict[str, Any]) -> dict[str, Any]:
+    """The newest jobs of every kind, filtered by kind, status and strategy."""
+    with service().reads() as session:
+        found = list_jobs(session, JobFilter(**args))
+        return {"items": [job_item(job) for job in found]}
+
+
+@blp.route("/jobs/<string:job_id>/cancel", methods=["POST"])
+@blp.response(202)
+@blp.alt_response(404, **ERRORS)
+@blp.alt_response(409, **ERRORS)
+def cancel_any(job_id: str) -> dict[str, Any]:
+    """Cancel a job of any kind (as its kind's own cancel endpoint does)."""
+    return job_item(cancel_job(job_id, _found))
+
+
+def _found(job: Job | None, job_id: str) -> Job:
+    if job is None or job.kind not in KINDS:
+        fail(404, f"no job with id {job_id!r}")
+    return job
+
+
+@blp.route("/leaderboard", methods=["GET"])
+@blp.arguments(LeaderboardArgsSchema, location="query")
+@blp.response(200)
+@blp.alt_response(422, **ERRORS)
+def leaderboard(args: dict[str, Any]) -> dict[str, Any]:
+    """Completed backtests, best first by ``metric`` (in the direction the metric table gives)."""
+    from engine.metric_table import BY_NAME
+
+    info = BY_NAME[args["metric"]]
+    query = JobQuery(
+        kind=BACKTEST.name,
+        statuses=(COMPLETED,),
+        sort=(info.better_first,),
+        page_size=args["limit"],
+    )
+    with service().reads() as session:
+        rows, _ = search_jobs(session, query)
+        items = [_entry(job, info.name) for job in rows]
+    return {"metric": info.name, "label": info.label, "unit": info.unit,
+            "direction": info.direction, "items": items}  # fmt: skip
+
+
+def _entry(job: Job, metric: str) -> dict[str, Any]:
+    statistics = job.metrics or {}
+    return {
+        "id": job.id,
+        "name": job.name,
+        "strategy_id": job.strategy_id,
+        "finished_at": iso_utc(job.finished_at),
+        "value": statistics.get(metric),
+        "statistics": statistics,
+        "links": {
+            "report": f"{BACKTEST.url(job.id)}/report",
+            "results": BACKTEST.results_url(job.id),
+        },
+    }
