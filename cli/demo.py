@@ -88,10 +88,10 @@ def submit_and_follow(client: RestClient, settings: Settings, timeout: float) ->
 
 def print_links(url: str, job_id: str) -> None:
     print(f"\nserving {url} until Ctrl-C")
-    print(f"  API docs:      {url}/docs")
-    print(f"  demo status:   {url}/backtests/{job_id}")
+    print(f"  dashboard:     {url}/")
+    print(f"  demo report:   {url}/backtests/{job_id}/report")
     print(f"  demo results:  {url}/backtests/{job_id}/results")
-    print(f"  health:        {url}/health    metrics: {url}/metrics")
+    print(f"  API docs:      {url}/docs    health: {url}/health    metrics: {url}/metrics")
 
 
 def follow(settings: Settings, job_id: str, timeout: float) -> None:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -65,11 +66,16 @@ def test_the_main_job_keeps_serving_until_interrupted(tmp_path):
             assert time.monotonic() < deadline and process.poll() is None, "".join(lines)
             lines.append(process.stdout.readline())
         links = "".join(process.stdout.readline() for _ in range(4))
-        results = re.search(r"demo results: +(\S+)", links).group(1)
-        status, body = RestClient(results.rsplit("/backtests", 1)[0]).get(
-            "/backtests" + results.rsplit("/backtests", 1)[1]
-        )
+        base = re.search(r"dashboard: +(\S+)/\n", links).group(1)
+        client = RestClient(base)
+        results = re.search(r"demo results: +\S+?(/backtests/\S+)", links).group(1)
+        status, body = client.get(results)
         assert status == 200 and body["execution_summary"]["data_source"] == "database"
+        report = re.search(r"demo report: +\S+?(/backtests/\S+)", links).group(1)
+        with urllib.request.urlopen(base + report, timeout=30) as page:
+            assert page.status == 200 and "plotly" in page.read().decode().lower()
+        with urllib.request.urlopen(base + "/", timeout=30) as page:
+            assert page.status == 200
         os.killpg(process.pid, signal.SIGINT)
         rest = process.communicate(timeout=60)[0]
         assert process.returncode == 0 and "stopped embedded redis" in rest
