@@ -25,6 +25,7 @@ from api import (
 )
 from api.context import EXTENSION, ServiceContext
 from workers.celery_config import create_celery
+from workers.kinds import KINDS
 from workers.settings import VERSION, Settings, get_settings
 
 DESCRIPTION = """Backtest jobs over a Celery queue. Submit with `POST /backtests`, follow with
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         api.register_blueprint(module.blp)
     for module in (assets, live, dashboard):
         app.register_blueprint(module.bp)
+    for kind in KINDS.values():
+        api.spec.components.schema(kind.schema_name, component=kind.openapi_schema())
     errors.register(app)
     metrics.install(app, ctx)
     return app

@@ -15,7 +15,6 @@ from api.context import service
 from api.errors import ErrorSchema, fail
 from api.requests import accepted, idempotency_key, json_object, within_page_limit
 from api.schemas import (
-    BacktestRequestSchema,
     BacktestStatusSchema,
     CancelResponseSchema,
     QueryRequestSchema,
@@ -35,7 +34,7 @@ ERRORS = {"schema": ErrorSchema}
 
 
 @blp.route("/backtests", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": BacktestRequestSchema}}})
+@blp.doc(requestBody={"content": {"application/json": {"schema": BACKTEST.schema_ref}}})
 @blp.response(202, SubmitResponseSchema)
 @blp.alt_response(400, **ERRORS)
 @blp.alt_response(409, **ERRORS)

@@ -19,7 +19,8 @@ from api.context import service
 from api.errors import ErrorSchema, fail
 from engine.data.calendars import BAR_MINUTES
 from engine.data.quality import iso
-from engine.spec import MAX_SYMBOLS, SYMBOL_PATTERN
+from engine.fields import SYMBOL_PATTERN
+from engine.spec import MAX_SYMBOLS
 from store.bar_import import parse_csv, parse_records, read_json_body
 from store.bar_reads import list_series, snapshot
 from store.data_import import ON_ERROR, import_parsed

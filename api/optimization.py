@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from api.cancel import cancel_job
 from api.context import service
@@ -26,30 +26,6 @@ from workers.kinds import OPTIMIZATION
 blp = Blueprint("optimization", __name__, description="Parameter optimization jobs")
 ERRORS = {"schema": ErrorSchema}
 EXTRA_SORTS = ("index", "score", "final_equity", "orders", "trades", "win_rate", "profit_factor")
-
-
-class OptimizationRequestSchema(Schema):
-    """The request body; ``engine.optimize.parse_optimization_request`` validates it."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    backtest_id = fields.String(metadata={"example": "bt_01JD0X3V4S9M2C7QK3Y1T8F6ZP"})
-    base_spec = fields.Dict(metadata={"description": "an inline POST /backtests body"})
-    parameter_ranges = fields.Dict(
-        required=True,
-        metadata={"example": {"fast_period": [5, 10, 20], "slow_period": {"min": 30, "max": 90,
-                                                                          "step": 30}}},
-    )  # fmt: skip
-    optimization_target = fields.String(metadata={"example": "sharpe_ratio"})
-    max_iterations = fields.Integer(metadata={"example": 100})
-    use_parallel = fields.Boolean()
-    method = fields.String(metadata={"example": "grid", "enum": ["grid", "random", "bayesian"]})
-    seed = fields.Integer()
-    round_size = fields.Integer()
-    constraints = fields.List(fields.String(), metadata={"example": ["fast_period < slow_period"]})
-    validation = fields.Dict(metadata={"example": {"scheme": "holdout",
-                                                   "out_of_sample_fraction": 0.3}})  # fmt: skip
 
 
 def _sortable() -> list[str]:
@@ -77,7 +53,7 @@ class HeatmapArgsSchema(Schema):
 
 
 @blp.route("/optimization/parameters", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": OptimizationRequestSchema}}})
+@blp.doc(requestBody={"content": {"application/json": {"schema": OPTIMIZATION.schema_ref}}})
 @blp.response(202)
 @blp.alt_response(400, **ERRORS)
 @blp.alt_response(409, **ERRORS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from api.requests import MAX_PAGE
 from store.job_query import SORTABLE
@@ -22,40 +22,6 @@ class Timestamp(fields.DateTime):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         moment = super()._deserialize(value, attr, data, **kwargs)
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class BacktestRequestSchema(Schema):
-    """The seed's request body; the engine's ``parse_spec`` is the validator (for docs here)."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    backtest_name = fields.String(required=True, metadata={"example": "Strategy Validation"})
-    backtest_type = fields.String(metadata={"example": "strategy_validation"})
-    description = fields.String()
-    start_date = fields.String(required=True, metadata={"example": "2024-01-01T00:00:00Z"})
-    end_date = fields.String(required=True, metadata={"example": "2024-12-31T23:59:59Z"})
-    frequency = fields.String(metadata={"example": "1d"})
-    timezone = fields.String(metadata={"example": "UTC"})
-    symbols = fields.List(fields.String(), required=True, metadata={"example": ["SPY", "QQQ"]})
-    universes = fields.List(fields.String())
-    data_sources = fields.List(
-        fields.String(),
-        metadata={"example": ["synthetic"], "description": "only synthetic data runs today"},
-    )
-    strategy_id = fields.String(required=True, metadata={"example": "momentum_factor_v2.1"})
-    strategy_parameters = fields.Dict()
-    initial_capital = fields.Float(metadata={"example": 1000000.0})
-    max_position_size = fields.Float()
-    max_portfolio_leverage = fields.Float()
-    risk_limits = fields.Dict()
-    commission_rate = fields.Float()
-    slippage_basis_points = fields.Float()
-    benchmark_symbol = fields.String(metadata={"example": "SPY"})
-    risk_free_rate = fields.Float()
-    use_neural_engine = fields.Boolean()
-    use_vectorized_calculations = fields.Boolean()
-    parallel_processing = fields.Boolean()
 
 
 class LinksSchema(Schema):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import INCLUDE, Schema, fields
 
 from api.context import service
 from api.errors import ErrorSchema, fail
@@ -27,30 +26,8 @@ blp = Blueprint("stress", __name__, description="Stress tests: scenarios and Mon
 ERRORS = {"schema": ErrorSchema}
 
 
-class StressRequestSchema(Schema):
-    """The request body (documentation only; ``parse_stress_request`` validates it)."""
-
-    class Meta:
-        unknown = INCLUDE
-
-    backtest_id = fields.String(metadata={"example": "bt_01JD0X3V4S9M2C7QK3Y1T8F6ZP"})
-    portfolio = fields.Dict(metadata={"example": {"SPY": 0.6, "TLT": 0.4}})
-    initial_value = fields.Float(metadata={"example": 100000})
-    scenarios = fields.List(
-        fields.Raw(),
-        metadata={"example": ["2008_financial_crisis", {"name": "Market Crash Scenario",
-                  "market_shocks": {"SPY": -40.0}, "volatility_multipliers": {"SPY": 3.0},
-                  "probability": 0.05}]},
-    )  # fmt: skip
-    include_monte_carlo = fields.Boolean(metadata={"example": True})
-    monte_carlo_iterations = fields.Integer(metadata={"example": 10000})
-    horizon_days = fields.Integer(metadata={"example": 252})
-    seed = fields.Integer(metadata={"example": 42})
-    method = fields.String(metadata={"enum": ["parametric_normal", "parametric_t", "bootstrap"]})
-
-
 @blp.route("/stress-test", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": StressRequestSchema}}})
+@blp.doc(requestBody={"content": {"application/json": {"schema": STRESS_TEST.schema_ref}}})
 @blp.response(202)
 @blp.alt_response(400, **ERRORS)
 @blp.alt_response(409, **ERRORS)

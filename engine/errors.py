@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
+
+
+def did_you_mean(name: object, choices: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest of ``choices`` to a misspelt ``name``, else ""."""
+    close = difflib.get_close_matches(str(name), sorted(choices), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 class NautilusError(Exception):

@@ -8,7 +8,6 @@ field name with how to fix it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -18,16 +17,16 @@ import pandas as pd
 from engine.canonical import Canonical
 from engine.data.sources import SYNTHETIC, resolve_source
 from engine.errors import SpecError
+from engine.fields import Field, object_schema, read_fields
 from engine.metrics import PERIODS_PER_YEAR
 from engine.requests import JobLabels, Resolver, data_window, estimate_bars
-from engine.spec_fields import FieldChecker
+from engine.spec_fields import FieldChecker, dataclass_defaults
 from engine.strategies import get_strategy
 
 FREQUENCIES = ("1m", "5m", "15m", "30m", "1h", "1d")
 FILLS = ("next_open", "close")
 RISK_LIMITS = ("max_single_position", "max_sector_exposure")
 ACCELERATION_HINTS = ("use_neural_engine", "use_vectorized_calculations", "parallel_processing")
-SYMBOL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_^=]{0,31}$")
 MAX_SYMBOLS = 1000
 
 
@@ -132,39 +131,54 @@ def check_stored_data(check: FieldChecker, v: Mapping[str, Any], resolver: Resol
     check.data_problems(resolver.check_data(window))
 
 
+FIELDS = (
+    Field("backtest_name", "text", "A name for people.", required=True, example="Momentum 2024"),
+    Field("backtest_type", "text", "A label to group backtests by.", max_length=64),
+    Field("description", "text", max_length=2000),
+    Field("start_date", "timestamp", "First bar (ISO 8601).", required=True, example="2024-01-01"),
+    Field("end_date", "timestamp", "Last bar (ISO 8601).", required=True, example="2024-12-31"),
+    Field("frequency", "choice", "Bar frequency.", choices=FREQUENCIES),
+    Field("timezone", "timezone", "Time zone of naive dates."),
+    Field("symbols", "symbols", "Traded symbols.", required=True, high=MAX_SYMBOLS,
+          example=["GOOG", "IXIC"]),
+    Field("universes", "strings", "Labels only."),
+    Field("data_sources", "strings", 'Stored bars (default), or ["synthetic"] for generated '
+          "ones; vendor names (yahoo_finance, alpha_vantage, ibkr) read the store too."),
+    Field("strategy_id", "text", "A strategy of GET /strategies (id or alias).", required=True,
+          max_length=100, example="sma_crossover"),
+    Field("strategy_parameters", "mapping", "Parameters of the strategy (GET /strategies).",
+          required=True, example={"fast_period": 10, "slow_period": 20}),
+    Field("initial_capital", "number", "Starting cash.", low=1.0, high=1e13),
+    Field("max_position_size", "number", "Cap on |weight| per symbol.", low=0.0, high=10.0,
+          open_low=True),
+    Field("max_portfolio_leverage", "number", "Cap on the sum of |weights|.", low=0.0,
+          high=10.0, open_low=True),
+    Field("risk_limits", "limits", "Caps as fractions of equity.", choices=RISK_LIMITS),
+    Field("commission_rate", "number", "Fraction of traded notional.", low=0.0, high=0.1),
+    Field("slippage_basis_points", "number", "Against the trader, per fill.", low=0.0,
+          high=1000.0),
+    Field("fee_per_order", "number", "Fixed amount per fill.", low=0.0, high=1e6),
+    Field("benchmark_symbol", "symbol", "Benchmark for beta, alpha and the relative figures."),
+    Field("risk_free_rate", "number", "Annual rate.", low=-0.1, high=1.0),
+    Field("fill", "choice", "Fill at the next bar's open or this bar's close.", choices=FILLS),
+    Field("fractional_shares", "flag", "False: whole shares only."),
+    Field("sectors", "sectors", "{symbol: sector}, for max_sector_exposure."),
+    Field("data_seed", "integer", "Seed of synthetic data.", low=0, high=2**31 - 1),
+    *(Field(hint, "flag", "A hint; results report the device actually used.")
+      for hint in ACCELERATION_HINTS),
+)  # fmt: skip
+"""Every field of a ``POST /backtests`` body, in the order they are documented."""
+
+
 def _read_fields(check: FieldChecker) -> dict[str, Any]:
-    v: dict[str, Any] = {
-        "backtest_name": check.text("backtest_name", required=True, max_length=200),
-        "backtest_type": check.text("backtest_type", max_length=64),
-        "description": check.text("description", max_length=2000),
-        "start_date": check.timestamp("start_date"),
-        "end_date": check.timestamp("end_date"),
-        "frequency": check.choice("frequency", FREQUENCIES),
-        "timezone": check.timezone("timezone"),
-        "symbols": check.symbols("symbols", SYMBOL_PATTERN, MAX_SYMBOLS),
-        "universes": check.strings("universes"),
-        "data_sources": check.strings("data_sources"),
-        "strategy_id": check.text("strategy_id", required=True, max_length=100),
-        "initial_capital": check.number("initial_capital", low=1.0, high=1e13),
-        "max_position_size": check.number("max_position_size", low=0.0, high=10.0, open_low=True),
-        "max_portfolio_leverage": check.number(
-            "max_portfolio_leverage", low=0.0, high=10.0, open_low=True
-        ),
-        "risk_limits": check.limits("risk_limits", RISK_LIMITS),
-        "commission_rate": check.number("commission_rate", low=0.0, high=0.1),
-        "slippage_basis_points": check.number("slippage_basis_points", low=0.0, high=1000.0),
-        "fee_per_order": check.number("fee_per_order", low=0.0, high=1e6),
-        "benchmark_symbol": check.optional_symbol("benchmark_symbol", SYMBOL_PATTERN),
-        "risk_free_rate": check.number("risk_free_rate", low=-0.1, high=1.0),
-        "fill": check.choice("fill", FILLS),
-        "fractional_shares": check.flag("fractional_shares"),
-        "sectors": check.sectors("sectors"),
-        "data_seed": check.integer("data_seed", low=0, high=2**31 - 1),
-        **{hint: check.flag(hint) for hint in ACCELERATION_HINTS},
-    }
-    v["strategy_parameters"] = check.mapping("strategy_parameters")
+    v = read_fields(check, FIELDS)
     check.unknown_fields()
     return v
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The JSON schema of a ``POST /backtests`` body, from the same fields that validate it."""
+    return object_schema(FIELDS, dataclass_defaults(BacktestSpec))
 
 
 def _check_relations(check: FieldChecker, v: dict[str, Any]) -> None:

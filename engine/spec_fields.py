@@ -3,31 +3,53 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from engine.errors import SpecError
+from engine.errors import SpecError, did_you_mean
+
+
+def _public_fields(cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+
+
+def dataclass_defaults(cls: type) -> dict[str, Any]:
+    """The defaults of a request dataclass's public fields (factories called)."""
+    out = {}
+    for f in _public_fields(cls):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
 
 
 class FieldChecker:
     """Reads fields of ``payload`` with the defaults of ``target`` (a dataclass)."""
 
-    def __init__(self, payload: Mapping[str, Any], target: type):
+    def __init__(
+        self,
+        payload: Mapping[str, Any],
+        target: type | None = None,
+        *,
+        defaults: Mapping[str, Any] | None = None,
+        known: Iterable[str] = (),
+    ):
+        """``target``: a dataclass whose fields are the known fields (``internal`` metadata
+        excluded) and give the defaults; or ``defaults`` and ``known`` given directly."""
         self.payload = payload
         self.errors: dict[str, list[str]] = {}
-        self.defaults = {
-            f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
-            for f in dataclasses.fields(target)
-            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-        }
-        self.known = {f.name for f in dataclasses.fields(target) if not f.metadata.get("internal")}
         self.extra: dict[str, Any] = {}
+        self.defaults = dict(defaults or {})
+        self.known = set(known) | set(self.defaults)
+        if target is not None:
+            self.defaults = dataclass_defaults(target) | self.defaults
+            self.known |= {f.name for f in _public_fields(target)}
 
     def error(self, field: str, message: str) -> None:
         self.errors.setdefault(field, []).append(message)
@@ -55,8 +77,7 @@ class FieldChecker:
     def unknown_fields(self) -> None:
         for key in self.payload:
             if key not in self.known:
-                close = difflib.get_close_matches(str(key), sorted(self.known), n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(key, self.known)
                 self.error(str(key), f"unknown field.{hint}")
 
     def _get(self, field: str, required: bool = False) -> Any:

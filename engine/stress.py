@@ -9,7 +9,6 @@ problems together, each under its field name (``scenarios[0].probability``) with
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,11 +19,11 @@ import pandas as pd
 from accel.montecarlo import METHODS
 from engine.canonical import Canonical
 from engine.data.sources import SYNTHETIC, resolve_source
-from engine.errors import SpecError
+from engine.errors import SpecError, did_you_mean
+from engine.fields import SYMBOL_PATTERN, Field, object_schema, read_fields
 from engine.requests import JobLabels, Resolver, data_window
 from engine.scenarios import BUILTIN_SCENARIOS, Scenario
-from engine.spec import SYMBOL_PATTERN
-from engine.spec_fields import FieldChecker
+from engine.spec_fields import FieldChecker, dataclass_defaults
 
 DRIFTS = ("historical", "zero")
 MAX_ITERATIONS = 1_000_000
@@ -159,33 +158,87 @@ def _resolve(check: FieldChecker, v: dict[str, Any], resolver: Resolver) -> None
         v["book_symbols"] = stored.symbols_count
 
 
+FIELDS = (
+    Field("include_monte_carlo", "flag", "Simulate paths besides the scenarios."),
+    Field("monte_carlo_iterations", "integer", "Simulated paths.", low=1, high=MAX_ITERATIONS),
+    Field("horizon_days", "integer", "Days per path.", low=1, high=MAX_HORIZON_DAYS),
+    Field("seed", "integer", "Seed of the draws.", low=0, high=2**32 - 1),
+    Field("method", "choice", "How returns are drawn.", choices=METHODS),
+    Field("degrees_of_freedom", "number", "parametric_t only.", low=2.0, high=1000.0,
+          open_low=True),
+    Field("block_size", "integer", "bootstrap only: days per resampled block.", low=1, high=252),
+    Field("drift", "choice", "Mean daily return of the paths.", choices=DRIFTS),
+    Field("market_proxy", "symbol", "Market whose betas scale market-wide shocks."),
+    Field("strategy_paths", "integer", "Re-run the backtest's strategy on this many paths.",
+          low=0, high=MAX_STRATEGY_PATHS),
+)  # fmt: skip
+"""Fields of every stress test."""
+INLINE_FIELDS = (
+    Field("initial_value", "number", "Value of the inline portfolio.", low=1.0, high=1e13),
+    Field("history_start_date", "timestamp", "First day of the history the paths learn from."),
+    Field("history_end_date", "timestamp", "Its last day."),
+    Field("data_sources", "strings", 'Stored bars (default) or ["synthetic"].'),
+    Field("data_seed", "integer", "Seed of synthetic history.", low=0, high=2**31 - 1),
+)  # fmt: skip
+"""Fields of a stress test of an inline portfolio (not of a backtest)."""
+
+
 def _read_fields(check: FieldChecker, inline: bool) -> dict[str, Any]:
-    v: dict[str, Any] = {
-        "include_monte_carlo": check.flag("include_monte_carlo"),
-        "monte_carlo_iterations": check.integer("monte_carlo_iterations", 1, MAX_ITERATIONS),
-        "horizon_days": check.integer("horizon_days", 1, MAX_HORIZON_DAYS),
-        "seed": check.integer("seed", 0, 2**32 - 1),
-        "method": check.choice("method", METHODS),
-        "degrees_of_freedom": check.number("degrees_of_freedom", 2.0, 1000.0, open_low=True),
-        "block_size": check.integer("block_size", 1, 252),
-        "drift": check.choice("drift", DRIFTS),
-        "market_proxy": check.optional_symbol("market_proxy", SYMBOL_PATTERN),
-    }
+    v = read_fields(check, FIELDS)
     if inline:
         v["portfolio"] = _portfolio(check)
-        v["initial_value"] = check.number("initial_value", 1.0, 1e13)
-        v["history_start_date"] = check.timestamp("history_start_date")
-        v["history_end_date"] = check.timestamp("history_end_date")
-        v["data_sources"] = check.strings("data_sources")
-        v["data_seed"] = check.integer("data_seed", 0, 2**31 - 1)
+        v |= read_fields(check, INLINE_FIELDS)
     else:
         v["backtest_id"] = _backtest_id(check)
-    v["strategy_paths"] = check.integer("strategy_paths", 0, MAX_STRATEGY_PATHS)
     if inline and v["strategy_paths"]:
         check.error("strategy_paths", "re-runs a backtest's strategy: give backtest_id, or 0")
     v["scenarios"] = _scenarios(check, set(v.get("portfolio") or ()) if inline else None)
     check.unknown_fields()
     return v
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The JSON schema of a ``POST /stress-test`` body, from the fields that validate it."""
+    defaults = dataclass_defaults(StressRequest) | INLINE_DEFAULTS
+    return object_schema(
+        (*FIELDS, *INLINE_FIELDS),
+        defaults,
+        backtest_id={"type": "string", "description": "A completed backtest (or a portfolio)."},
+        portfolio={
+            "type": "object",
+            "additionalProperties": {"type": "number", "minimum": -10, "maximum": 10},
+            "maxProperties": MAX_PORTFOLIO_SYMBOLS,
+            "description": "{symbol: weight of initial_value}, instead of backtest_id.",
+        },
+        scenarios={"type": "array", "maxItems": MAX_SCENARIOS, "items": SCENARIO_SCHEMA},
+    )
+
+
+SCENARIO_SCHEMA = {
+    "oneOf": [
+        {"type": "string", "enum": list(BUILTIN_SCENARIOS)},
+        {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "maxLength": 100},
+                "description": {"type": "string", "maxLength": 2000},
+                "market_shocks": {
+                    "type": "object",
+                    "additionalProperties": {"type": "number", "minimum": -100},
+                    "description": "{symbol: shock in percent}",
+                },
+                "volatility_multipliers": {
+                    "type": "object",
+                    "additionalProperties": {"type": "number", "minimum": 0, "maximum": 100},
+                },
+                "probability": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
+    ]
+}
+"""A built-in scenario by name, or a scenario of your own."""
 
 
 def _backtest_id(check: FieldChecker) -> str | None:
@@ -281,8 +334,7 @@ def _scenario(check, where: str, item: Any, symbols: set[str] | None) -> Scenari
 def _builtin(check, where: str, name: str, probability: float | None) -> Scenario | None:
     scenario = BUILTIN_SCENARIOS.get(name)
     if scenario is None:
-        close = difflib.get_close_matches(name, list(BUILTIN_SCENARIOS), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, BUILTIN_SCENARIOS)
         check.error(where, f"unknown built-in scenario {name!r}.{hint} ({list(BUILTIN_SCENARIOS)})")
         return None
     return Scenario(**{**scenario.__dict__, "probability": probability})
@@ -298,8 +350,7 @@ def _percent_map(check, name, low, high, symbols, what) -> dict[str, float]:
         if not SYMBOL_PATTERN.match(str(symbol)):
             check.error(where, "is not a symbol: use letters, digits and .-_^=")
         elif symbols is not None and symbol not in symbols:
-            close = difflib.get_close_matches(str(symbol), sorted(symbols), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(symbol, symbols)
             check.error(where, f"is not in the portfolio {sorted(symbols)}.{hint}")
         elif not _finite(x) or not low <= x <= high or (low == 0.0 and x == 0):
             bound = "above 0" if low == 0.0 else f"at least {low:g} (a total loss)"

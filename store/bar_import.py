@@ -31,8 +31,8 @@ import pandas as pd
 
 from engine.data.calendars import BAR_MINUTES, session_labels
 from engine.errors import DataError, SpecError
+from engine.fields import SYMBOL_PATTERN
 from engine.market import FIELDS
-from engine.spec import SYMBOL_PATTERN
 from store.bar_files import _columns, _epoch, _load_table, _row
 
 SYMBOL_NAMES = ("symbol", "ticker")

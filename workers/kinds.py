@@ -45,6 +45,8 @@ class JobKind:
     starts_on_control: bool  # the starting task is bookkeeping (its work goes to the job's queue)
     event_types: Mapping[str, str]  # stage -> event type
     request_parser: str  # ``module:function`` that reads a request body (see engine.requests)
+    request_schema: str  # ``module:function`` that gives the body's JSON schema (for OpenAPI)
+    schema_name: str  # the OpenAPI component of the request body
 
     @property
     def staged(self) -> bool:
@@ -70,8 +72,20 @@ class JobKind:
     def parse_request(self) -> Any:
         """The engine function that validates this kind's request bodies (imported lazily:
         engine modules load JAX, which API and worker main processes never import)."""
-        module, _, function = self.request_parser.partition(":")
-        return getattr(importlib.import_module(module), function)
+        return _imported(self.request_parser)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        """The JSON schema of a request body, made from the fields its parser reads."""
+        return _imported(self.request_schema)()
+
+    @property
+    def schema_ref(self) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{self.schema_name}"}
+
+
+def _imported(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _staged(event_type: str) -> Mapping[str, str]:
@@ -99,6 +113,8 @@ BACKTEST = JobKind(
         }
     ),
     request_parser="engine.spec:parse_spec",
+    request_schema="engine.spec:openapi_schema",
+    schema_name="BacktestRequest",
 )
 OPTIMIZATION = JobKind(
     name="optimization",
@@ -113,6 +129,8 @@ OPTIMIZATION = JobKind(
     starts_on_control=True,
     event_types=_staged("parameter_optimization"),
     request_parser="engine.optimize:parse_optimization_request",
+    request_schema="engine.optimize.request:openapi_schema",
+    schema_name="OptimizationRequest",
 )
 STRESS_TEST = JobKind(
     name="stress_test",
@@ -127,6 +145,8 @@ STRESS_TEST = JobKind(
     starts_on_control=False,
     event_types=_staged("stress_test_result"),
     request_parser="engine.stress:parse_stress_request",
+    request_schema="engine.stress:openapi_schema",
+    schema_name="StressTestRequest",
 )
 KINDS: Mapping[str, JobKind] = MappingProxyType(
     {kind.name: kind for kind in (BACKTEST, OPTIMIZATION, STRESS_TEST)}

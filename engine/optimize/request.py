@@ -7,14 +7,14 @@ request that is accepted knows its exact number of parameter sets.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.canonical import Canonical
-from engine.errors import SpecError
+from engine.errors import SpecError, did_you_mean
+from engine.fields import Field, object_schema, read_fields
 from engine.optimize.constraints import Constraint, ConstraintSyntaxError, parse_constraint
 from engine.optimize.search import SearchSpace, grid, random_sets
 from engine.optimize.space import grid_size, parse_ranges
@@ -22,12 +22,13 @@ from engine.optimize.targets import Target, get_target
 from engine.optimize.windows import Validation, parse_validation
 from engine.requests import JobLabels, Resolver
 from engine.spec import BacktestSpec, parse_spec
+from engine.spec_fields import FieldChecker
 from engine.strategies import Strategy, get_strategy
 
 METHODS = ("grid", "random", "bayesian")
 DEFAULT_MAX_ITERATIONS = 100
 DEFAULT_GRID_LIMIT = 100_000
-FIELDS = (
+FIELD_NAMES = (
     "backtest_id", "base_spec", "parameter_ranges", "optimization_target", "max_iterations",
     "use_parallel", "method", "seed", "round_size", "constraints", "validation",
 )  # fmt: skip
@@ -119,42 +120,64 @@ class OptimizationRequest(Canonical):
         }
 
 
-class _Reader:
-    """Collects field errors so that one response lists all of them."""
+def _fields(max_grid_size: int) -> tuple[Field, ...]:
+    """The plain fields of a request (the base backtest and the search read themselves)."""
+    return (
+        Field("max_iterations", "integer", "Sets a random or bayesian search scores.", low=1,
+              high=max_grid_size),
+        Field("use_parallel", "flag", "Spread the sets over many tasks (a chord)."),
+        Field("method", "choice", "How parameter sets are chosen.", choices=METHODS),
+        Field("seed", "integer", "Seed of random and bayesian searches.", low=0, high=2**31 - 1),
+    )  # fmt: skip
 
-    def __init__(self, payload: Mapping[str, Any]):
-        self.payload = payload
-        self.errors: dict[str, list[str]] = {}
-        self.extra: dict[str, Any] = {}
 
-    def error(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(message)
+DEFAULTS = {
+    "max_iterations": DEFAULT_MAX_ITERATIONS,
+    "use_parallel": True,
+    "method": "grid",
+    "seed": 0,
+    "optimization_target": "sharpe_ratio",
+    "constraints": [],
+}
 
-    def merge(self, exc: SpecError, prefix: str = "") -> None:
-        for name, messages in exc.errors.items():
-            self.errors.setdefault(f"{prefix}{name}", []).extend(messages)
-        self.extra.update(exc.extra)
 
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        value = self.payload.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.error(name, f"must be a whole number from {low} to {high}, got {value!r}")
-            return default
-        return value
+def openapi_schema(max_grid_size: int = DEFAULT_GRID_LIMIT) -> dict[str, Any]:
+    """The JSON schema of a ``POST /optimization/parameters`` body."""
+    from engine.optimize.targets import DIRECTIONS
 
-    def flag(self, name: str, default: bool) -> bool:
-        value = self.payload.get(name, default)
-        if not isinstance(value, bool):
-            self.error(name, f"must be true or false, got {value!r}")
-            return default
-        return value
-
-    def unknown_fields(self) -> None:
-        for key in self.payload:
-            if key not in FIELDS:
-                close = difflib.get_close_matches(str(key), FIELDS, n=1)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
-                self.error(str(key), f"unknown field.{hint}")
+    grid = {"type": "array", "items": {}, "minItems": 1}
+    span = {"type": "object", "required": ["min", "max"],
+            "properties": {k: {"type": "number"} for k in ("min", "max", "step")}}  # fmt: skip
+    return object_schema(
+        _fields(max_grid_size),
+        DEFAULTS,
+        backtest_id={"type": "string", "description": "A stored backtest to start from."},
+        base_spec={"$ref": "#/components/schemas/BacktestRequest"},
+        parameter_ranges={
+            "type": "object",
+            "additionalProperties": {"oneOf": [grid, span, {"type": "object"}]},
+            "description": "{parameter: [values] | {min, max, step} | a distribution}",
+            "example": {
+                "fast_period": [5, 10, 20],
+                "slow_period": {"min": 30, "max": 90, "step": 30},
+            },
+        },  # fmt: skip
+        optimization_target={
+            "type": "string",
+            "enum": sorted(DIRECTIONS),
+            "default": DEFAULTS["optimization_target"],
+        },  # fmt: skip
+        round_size={"type": "integer", "minimum": 1, "description": "bayesian: sets per round"},
+        constraints={
+            "type": "array",
+            "items": {"type": "string"},
+            "example": ["fast_period < slow_period"],
+        },  # fmt: skip
+        validation={
+            "type": "object",
+            "example": {"scheme": "holdout", "out_of_sample_fraction": 0.3},
+        },  # fmt: skip
+    ) | {"required": ["parameter_ranges"]}
 
 
 def parse_optimization_request(
@@ -173,25 +196,16 @@ def parse_optimization_request(
         raise SpecError.single("body", "must be a JSON object with the optimization's fields")
     if resolver is not None:
         max_grid_size = resolver.max_parameter_sets
-    read = _Reader(payload)
+    read = FieldChecker(payload, defaults=DEFAULTS, known=FIELD_NAMES)
     read.unknown_fields()
     spec = _base_spec(read, resolver)
-    method = payload.get("method", "grid")
-    if method not in METHODS:
-        read.error("method", f"must be one of {list(METHODS)}, got {method!r}")
-    max_iterations = read.integer("max_iterations", DEFAULT_MAX_ITERATIONS, 1, max_grid_size)
-    values = {
-        "method": method,
-        "max_iterations": max_iterations,
-        "use_parallel": read.flag("use_parallel", True),
-        "seed": read.integer("seed", 0, 0, 2**31 - 1),
-        "round_size": read.integer("round_size", _round_size(max_iterations), 1, max_grid_size),
-        "validation": _guarded(read, parse_validation, payload.get("validation")),
-    }
+    values = read_fields(read, _fields(max_grid_size))
+    read.defaults["round_size"] = _round_size(values["max_iterations"] or DEFAULT_MAX_ITERATIONS)
+    values["round_size"] = read.integer("round_size", 1, max_grid_size)
+    values["validation"] = _guarded(read, parse_validation, payload.get("validation"))
     if spec is not None:
         values.update(_search(read, spec, payload))
-    if read.errors:
-        raise SpecError(read.errors, read.extra)
+    read.raise_if_errors()
     request = OptimizationRequest(
         base_spec=spec,
         backtest_id=payload.get("backtest_id"),
@@ -202,7 +216,7 @@ def parse_optimization_request(
     return _with_grid(request, max_grid_size)
 
 
-def _search(read: _Reader, spec: BacktestSpec, payload: Mapping[str, Any]) -> dict[str, Any]:
+def _search(read: FieldChecker, spec: BacktestSpec, payload: Mapping[str, Any]) -> dict[str, Any]:
     """The target and the search space, both of which depend on the base spec."""
     has_benchmark = spec.benchmark_symbol is not None
     target = payload.get("optimization_target", "sharpe_ratio")
@@ -217,7 +231,7 @@ def _round_size(max_iterations: int) -> int:
     return max(8, math.ceil(max_iterations / 10))
 
 
-def _guarded(read: _Reader, fn, *args):
+def _guarded(read: FieldChecker, fn, *args):
     try:
         return fn(*args)
     except SpecError as exc:
@@ -225,7 +239,7 @@ def _guarded(read: _Reader, fn, *args):
         return None
 
 
-def _base_spec(read: _Reader, resolver: Resolver | None) -> BacktestSpec | None:
+def _base_spec(read: FieldChecker, resolver: Resolver | None) -> BacktestSpec | None:
     has_id, inline = "backtest_id" in read.payload, read.payload.get("base_spec")
     if has_id and inline is not None:
         read.error("base_spec", "give either backtest_id or base_spec, not both")
@@ -249,7 +263,7 @@ def _base_spec(read: _Reader, resolver: Resolver | None) -> BacktestSpec | None:
 
 
 def _space(
-    read: _Reader, spec: BacktestSpec, strategy: Strategy, payload: Mapping[str, Any]
+    read: FieldChecker, spec: BacktestSpec, strategy: Strategy, payload: Mapping[str, Any]
 ) -> SearchSpace | None:
     dims = _guarded(read, parse_ranges, payload.get("parameter_ranges"), strategy.params)
     constraints = _constraints(read, payload.get("constraints", []), strategy)
@@ -258,7 +272,9 @@ def _space(
     return SearchSpace(strategy, dict(spec.strategy_parameters), dims, constraints)
 
 
-def _constraints(read: _Reader, value: Any, strategy: Strategy) -> tuple[Constraint, ...] | None:
+def _constraints(
+    read: FieldChecker, value: Any, strategy: Strategy
+) -> tuple[Constraint, ...] | None:
     texts = [value] if isinstance(value, str) else value
     if not isinstance(texts, list):
         read.error("constraints", "must be a list of expressions such as 'fast < slow'")
@@ -272,8 +288,7 @@ def _constraints(read: _Reader, value: Any, strategy: Strategy) -> tuple[Constra
             read.error(f"constraints[{i}]", f"{exc} in {text!r}")
             continue
         for name in sorted(constraint.names - numeric):
-            close = difflib.get_close_matches(name, sorted(numeric), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(name, numeric)
             read.error(
                 f"constraints[{i}]",
                 f"unknown numeric parameter {name!r}.{hint} Valid: {sorted(numeric)}",

@@ -9,12 +9,11 @@ Directions and transforms come from ``engine.metric_table``.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
 
-from engine.errors import SpecError
+from engine.errors import SpecError, did_you_mean
 from engine.metric_table import MAXIMIZE, METRICS
 
 # metric -> (direction, transform), read from the one metric table
@@ -66,8 +65,7 @@ class Target:
 def get_target(name: object, has_benchmark: bool, field: str = "optimization_target") -> Target:
     """The target for a metric name; a typo names the closest metric and lists the valid ones."""
     if not isinstance(name, str) or name not in DIRECTIONS:
-        close = difflib.get_close_matches(str(name), list(DIRECTIONS), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, DIRECTIONS)
         raise SpecError.single(
             field, f"unknown metric {name!r}.{hint} Valid targets: {sorted(DIRECTIONS)}"
         )
