@@ -52,7 +52,7 @@ def create_backtest() -> tuple[dict[str, Any], int, dict[str, str]]:
 def get_backtest(execution_id: str) -> Job:
     """Status and progress of a backtest job."""
     with service().reads() as session:
-        return found(jobs.get_job(session, execution_id), execution_id)
+        return found(jobs.get_status(session, execution_id), execution_id)
 
 
 @blp.route("/backtests/<string:execution_id>/results", methods=["GET"])
@@ -130,7 +130,7 @@ def canonical_strategy(strategy_id: str | None) -> str | None:
         return strategy_id
 
 
-def found(job: Job | None, execution_id: str) -> Job:
+def found(job: Any, execution_id: str) -> Any:
     if job is None or job.kind != BACKTEST.name:
         fail(404, f"no backtest with execution_id {execution_id!r}")
     return job

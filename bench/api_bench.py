@@ -1,12 +1,14 @@
-"""Figures of the service (issue 3), measured on loopback against real PostgreSQL and Redis.
+"""Figures of the service, measured on loopback against real PostgreSQL and Redis.
 
-- POST /backtests under 16 connections (wrk) against a minimal endpoint doing the same three
-  steps (validate, insert, send), in the same run; one client alone (p50, p99);
-- GET /backtests/{id} under 16 connections;
+- POST /backtests under 16 connections against ``bench/minimal_app.py``'s floor (a minimal
+  endpoint doing the same three steps: validate, insert, send), in the same run, served by the
+  same gunicorn configuration; one client alone against the floor alone (p50, p99);
+- GET /backtests/{id} under 16 connections against the floor's read by id;
 - submit -> ``completed`` visible, end to end, on a warm worker (p50, p90);
 - a burst of N backtests: all complete, none lost or duplicated; jobs/s and the worker's share.
 
-Needs wrk (apt-get install wrk) for the concurrent figures. Every loop is bounded.
+Load comes from ``bench/loadgen.py`` (Python threads on keep-alive connections: no system tool
+needed). Every loop is bounded.
 Usage: python bench/api_bench.py [--seconds 10] [--burst 1000] [--e2e 50] [--json out.json]
 """
 
@@ -14,10 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
+import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +36,15 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cli.processes import Child, free_port, worker_argv, worker_environ  # noqa: E402
+from bench import loadgen  # noqa: E402
+from cli.processes import (  # noqa: E402
+    Child,
+    api_argv,
+    api_environ,
+    free_port,
+    worker_argv,
+    worker_environ,
+)
 from store.schema import upgrade  # noqa: E402
 from workers.settings import Settings, get_settings, load_settings  # noqa: E402
 
@@ -65,9 +74,6 @@ BODY = {
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if not shutil.which("wrk"):
-        print("wrk is needed for the concurrent figures: apt-get install wrk", file=sys.stderr)
-        return 2
     with Bench(args) as bench:
         figures = bench.run()
     print(json.dumps(figures, indent=2))
@@ -80,7 +86,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per figure")
+    parser.add_argument("--seconds", type=float, default=10, help="load duration per figure")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--e2e", type=int, default=50, help="sequential end-to-end runs")
@@ -130,41 +136,38 @@ class Bench:
             self.serve("api:create_app()"),
             self.serve("bench.minimal_app:create_minimal_app()"),
         )
-        figures: dict[str, Any] = {"machine": machine()}
-        figures["post_one_client"] = one_client(f"{api}/backtests", 300)
-        figures["post_backtests"] = self.wrk(api, "/backtests", post_script())
-        figures["post_minimal_floor"] = self.wrk(minimal, "/minimal", post_script())
-        ratio = figures["post_backtests"]["rps"] / figures["post_minimal_floor"]["rps"]
-        figures["post_vs_floor"] = round(ratio, 3)
+        figures: dict[str, Any] = {"machine": machine(), "load_average": os.getloadavg()}
+        figures["post_one_client"] = self.load(api, post_calls("/backtests"), 1)
+        figures["post_minimal_one_client"] = self.load(minimal, post_calls("/minimal"), 1)
+        figures["post_backtests"] = self.load(api, post_calls("/backtests"))
+        figures["post_minimal_floor"] = self.load(minimal, post_calls("/minimal"))
+        figures["post_vs_floor"] = ratio(figures["post_backtests"], figures["post_minimal_floor"])
+        figures["one_client_p50_vs_floor"] = round(
+            figures["post_one_client"]["p50_ms"] / figures["post_minimal_one_client"]["p50_ms"], 3
+        )
         ids = self.job_ids(1000)
-        figures["get_backtest"] = self.wrk(api, "/", get_script(ids, "/backtests/"))
-        figures["get_minimal_floor"] = self.wrk(minimal, "/", get_script(ids, "/minimal/"))
-        get_ratio = figures["get_backtest"]["rps"] / figures["get_minimal_floor"]["rps"]
-        figures["get_vs_floor"] = round(get_ratio, 3)
+        figures["get_backtest"] = self.load(api, get_calls(ids, "/backtests/"))
+        figures["get_minimal_floor"] = self.load(minimal, get_calls(ids, "/minimal/"))
+        figures["get_vs_floor"] = ratio(figures["get_backtest"], figures["get_minimal_floor"])
         self.redis.delete("backtest.cpu", "bench.minimal")  # nobody consumed those
         self.start_worker()
         figures["end_to_end"] = self.end_to_end(api, self.args.e2e)
         figures["burst"] = self.burst(api, self.args.burst)
         return figures
 
-    def serve(self, target: str) -> str:
+    def serve(self, app: str) -> str:
+        """``app`` under the API's own gunicorn command and configuration."""
         port = free_port()
-        argv = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-w",
-            str(self.args.web_workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            target,
-        ]
-        self.children.append(Child(target, argv, self.env, self.tmp / f"gunicorn-{port}.log"))
+        argv = api_argv("127.0.0.1", port, self.args.web_workers, app=app)
+        env = api_environ(self.settings, port) | {"PYTHONPATH": str(ROOT)}
+        self.children.append(Child(app, argv, env, self.tmp / f"gunicorn-{port}.log"))
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/health")
         return url
+
+    def load(self, base: str, calls: Any, connections: int | None = None) -> dict[str, Any]:
+        conns = connections or self.args.connections
+        return loadgen.load(base, calls, conns, self.args.seconds)
 
     def start_worker(self) -> None:
         argv = worker_argv(
@@ -176,22 +179,6 @@ class Bench:
         )
         env = worker_environ(self.settings, "cpu") | {"PYTHONPATH": str(ROOT)}
         self.children.append(Child("worker", argv, env, self.tmp / "worker.log"))
-
-    def wrk(self, base: str, path: str, script: str) -> dict[str, Any]:
-        lua = self.tmp / f"{uuid.uuid4().hex}.lua"
-        lua.write_text(script)
-        argv = [
-            "wrk",
-            "-t2",
-            f"-c{self.args.connections}",
-            f"-d{self.args.seconds}s",
-            "--latency",
-            "-s",
-            str(lua),
-            base + path,
-        ]
-        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-        return parse_wrk(out)
 
     def job_ids(self, n: int) -> list[str]:
         with sa.create_engine(self.settings.database_url).connect() as conn:
@@ -263,45 +250,18 @@ class Bench:
         return counts
 
 
-def post_script() -> str:
-    body = json.dumps(BODY).replace("\\", "\\\\").replace("'", "\\'")
-    return (
-        f"wrk.method = 'POST'\nwrk.body = '{body}'\n"
-        "wrk.headers['Content-Type'] = 'application/json'\n"
-    )
+def post_calls(path: str) -> Any:
+    body = json.dumps(BODY).encode()
+    call = loadgen.Call("POST", path, body, {"Content-Type": "application/json"})
+    return lambda i: call
 
 
-def get_script(ids: list[str], prefix: str) -> str:
-    listed = ",".join(f'"{i}"' for i in ids)
-    return (
-        f"ids = {{{listed}}}\nrequest = function()\n"
-        f"  return wrk.format('GET', '{prefix}' .. ids[math.random(#ids)])\nend\n"
-    )
+def get_calls(ids: list[str], prefix: str) -> Any:
+    return lambda i: loadgen.Call("GET", prefix + ids[(i * 7919) % len(ids)])
 
 
-def parse_wrk(out: str) -> dict[str, Any]:
-    def ms(text: str) -> float:
-        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.MULTILINE))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50_ms": ms(latency["50"]),
-        "p90_ms": ms(latency["90"]),
-        "p99_ms": ms(latency["99"]),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-    }
-
-
-def one_client(url: str, n: int) -> dict[str, Any]:
-    timings = []
-    for _ in range(n):
-        started = time.perf_counter()
-        post_json(url, BODY)
-        timings.append((time.perf_counter() - started) * 1000)
-    return summarize(timings[20:])
+def ratio(measured: dict[str, Any], floor: dict[str, Any]) -> float:
+    return round(measured["rps"] / floor["rps"], 3)
 
 
 def summarize(timings: list[float]) -> dict[str, Any]:

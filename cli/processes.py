@@ -134,7 +134,7 @@ def api_environ(settings: Settings, port: int) -> dict[str, str]:
     return settings.child_environ(PORT=str(port), PROMETHEUS_MULTIPROC_DIR=metrics)
 
 
-def api_argv(host: str, port: int, workers: int) -> list[str]:
+def api_argv(host: str, port: int, workers: int, app: str = "api:create_app()") -> list[str]:
     """gunicorn with sync workers serving ``api:create_app()``."""
     return [
         sys.executable,
@@ -148,7 +148,7 @@ def api_argv(host: str, port: int, workers: int) -> list[str]:
         "10",
         "-c",
         "python:api.gunicorn_conf",
-        "api:create_app()",
+        app,
     ]
 
 

@@ -30,25 +30,40 @@ from store.models import (
 LEASED = (RUNNING, CANCELLING)
 
 
+SUBMITTED = ("id", "kind", "status", "name", "symbols_count", "pool", "queue", "task_id",
+             "spec_hash", "summary", "created_at")  # fmt: skip
+"""The columns a submission answers with (and enqueues from)."""
+HEAVY = ("spec", "summary", "lease_id", "idempotency_key", "spec_hash", "task_id")
+"""Columns a status read does not need: the request, and bookkeeping."""
+
+
 def insert_job(session: Session, values: dict[str, Any]) -> tuple[sa.Row[Any], bool]:
     """Insert a job; with an ``idempotency_key`` already present, return that job instead.
 
-    Returns ``(row, created)``; the row has the job's columns as attributes. One round trip
-    when the job is new (a Core ``INSERT ... RETURNING``: the ORM path costs twice as much).
+    Returns ``(row, created)``; the row has the ``SUBMITTED`` columns as attributes. One round
+    trip when the job is new (a Core ``INSERT ... RETURNING``: the ORM path costs twice as much).
     """
     table = Job.__table__
-    stmt = dialect_insert(session, table).values(**values).returning(*table.c)
+    columns = [table.c[name] for name in SUBMITTED]
+    stmt = dialect_insert(session, table).values(**values).returning(*columns)
     key = values.get("idempotency_key")
     if key:
         stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
     row = session.execute(stmt).one_or_none()
     if row is not None:
         return row, True
-    return session.execute(sa.select(table).where(table.c.idempotency_key == key)).one(), False
+    return session.execute(sa.select(*columns).where(table.c.idempotency_key == key)).one(), False
 
 
 def get_job(session: Session, job_id: str) -> Job | None:
     return session.get(Job, job_id)
+
+
+def get_status(session: Session, job_id: str) -> sa.Row[Any] | None:
+    """A job's status columns (not its request), in one Core query: what status reads need."""
+    table = Job.__table__
+    columns = [c for c in table.c if c.name not in HEAVY]
+    return session.execute(sa.select(*columns).where(table.c.id == job_id)).one_or_none()
 
 
 def mark_enqueued(session: Session, job_id: str, task_id: str, **values: Any) -> None:
