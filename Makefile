@@ -32,9 +32,10 @@ test-unit: $(STAMP)  ## pure engine tests, no services needed
 test-integration: $(STAMP)  ## tests against PostgreSQL, Redis and Celery workers
 	$(BIN)/pytest -q tests/integration
 
-lint: $(STAMP)  ## ruff lint and format check
+lint: $(STAMP)  ## ruff lint and format check, the layer contracts (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
