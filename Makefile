@@ -32,10 +32,11 @@ test-unit: $(STAMP)  ## pure engine tests, no services needed
 test-integration: $(STAMP)  ## tests against PostgreSQL, Redis and Celery workers
 	$(BIN)/pytest -q tests/integration
 
-lint: $(STAMP)  ## ruff lint and format check, the layer contracts (import-linter)
+lint: $(STAMP)  ## ruff lint and format check, the layer contracts (import-linter), types (mypy)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .

@@ -167,7 +167,7 @@ class Client:
         job, last = Job.of(job), None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            headers = {"Last-Event-ID": last} if last else {}
+            headers: dict[str, str] = {"Last-Event-ID": last} if last else {}
             with self.session.get(
                 f"{self.url}/events",
                 params={"job": job.id},
@@ -176,7 +176,8 @@ class Client:
                 timeout=self.timeout,
             ) as response:
                 response.raise_for_status()
-                for entry_id, event in _parse_sse(response.iter_lines(decode_unicode=True)):
+                lines = (str(line) for line in response.iter_lines(decode_unicode=True))
+                for entry_id, event in _parse_sse(lines):
                     last = entry_id or last
                     yield event
             if self.status(job)["status"] in TERMINAL:
@@ -198,7 +199,8 @@ def _inline_plotly(page: str, script: str) -> str:
 
 
 def _parse_sse(lines: Iterator[str]) -> Iterator[tuple[str | None, dict[str, Any]]]:
-    entry_id, data = None, []
+    entry_id: str | None = None
+    data: list[str] = []
     for line in lines:
         if line == "":
             if data:
@@ -233,17 +235,22 @@ def _status_fraction(status: dict[str, Any]) -> float:
     return (status.get("progress") or {}).get("percentage", 0.0) / 100.0
 
 
+def _silent(fraction: float, message: str = "") -> None:
+    """Progress reports nobody asked for."""
+
+
 class _reporter:
     """Context manager giving ``report(fraction, message)`` for ``wait``'s ``progress``."""
 
     def __init__(self, progress: bool | Progress, job: Job) -> None:
-        self._progress, self._job, self._bar = progress, job, None
+        self._progress, self._job = progress, job
+        self._bar: Any = None
 
     def __enter__(self) -> Progress:
         if callable(self._progress):
             return self._progress
         if not self._progress:
-            return lambda fraction, message="": None
+            return _silent
         from cli.progress import progress_bar
 
         self._bar = progress_bar(self._job.id)
