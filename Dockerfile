@@ -23,4 +23,4 @@ EXPOSE 8110
 HEALTHCHECK --interval=15s --timeout=5s --retries=5 CMD python -c \
     "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health', timeout=4)" \
     || exit 1
-CMD ["sh", "-c", "exec gunicorn -w ${WORKERS:-2} -b ${HOST}:${PORT} --graceful-timeout 10 'api:create_app()'"]
+CMD ["sh", "-c", "exec gunicorn -w ${WORKERS:-2} -b ${HOST}:${PORT} -c python:api.gunicorn_conf 'api:create_app()'"]

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from flask_smorest import Api
 
 from api import (
     assets,
+    auth,
     backtests,
     dashboard,
     data,
     errors,
     exports,
     health,
+    inputs,
     jobs,
     live,
     metrics,
+    openapi,
     optimization,
+    rate_limits,
     reports,
+    session,
     strategies,
     stress,
+    tracing,
 )
 from api.context import EXTENSION, ServiceContext
 from workers.celery_config import create_celery
@@ -31,11 +35,14 @@ from workers.settings import VERSION, Settings, get_settings
 DESCRIPTION = """Backtest jobs over a Celery queue. Submit with `POST /backtests`, follow with
 `GET /backtests/{execution_id}` or the Redis channel `nautilus:jobs:{execution_id}`, read with
 `GET /backtests/{execution_id}/results`. `execution_id` and `backtest_id` are the same id,
-`bt_<ULID>`. Every error has the shape `{code, status, message, errors}`."""
+`bt_<ULID>`. Every error has the shape `{code, status, message, errors, request_id}`. Every
+route but `/health`, the docs and the dashboard's page needs an API key (`nautilus-bt keys
+create`), sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
 
 
 class NautilusApi(Api):
     ERROR_SCHEMA = errors.ApiErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # every status a route answers is documented instead
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -44,12 +51,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(openapi_config(settings))
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False
-    logging.basicConfig(level=settings.log_level)
+    tracing.install(app, settings.log_level)
 
     ctx = ServiceContext(settings, create_celery(settings))
     app.extensions[EXTENSION] = ctx
-    api = NautilusApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
-    for module in (health, metrics, strategies, backtests, data, optimization, stress):
+    rate_limits.install(app, settings)
+    auth.install(app, settings.auth_cache_s)
+    inputs.install(app, settings)
+    spec_kwargs = {
+        "info": {"description": DESCRIPTION},
+        "extra_plugins": [openapi.CommonResponses()],
+    }
+    api = NautilusApi(app, spec_kwargs=spec_kwargs)
+    openapi.security_schemes(api.spec)
+    for module in (health, session, metrics, strategies, backtests, data, optimization, stress):
         api.register_blueprint(module.blp)
     for module in (reports, exports, jobs):  # results people look at (issue 14)
         api.register_blueprint(module.blp)

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from api.auth import caller, owner_scope
 from api.cancel import cancel_job
 from api.context import service
 from api.errors import ErrorSchema, fail
@@ -41,7 +42,7 @@ ERRORS = {"schema": ErrorSchema}
 @blp.alt_response(422, **ERRORS)
 def create_backtest() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Create a backtest job and queue it (202: it runs asynchronously)."""
-    submission = submit(service(), BACKTEST, json_object(), idempotency_key())
+    submission = submit(service(), BACKTEST, json_object(), idempotency_key(), caller())
     job = submission.job
     return accepted(submitted(job), BACKTEST.url(job.id), submission.created)
 
@@ -52,7 +53,7 @@ def create_backtest() -> tuple[dict[str, Any], int, dict[str, str]]:
 def get_backtest(execution_id: str) -> Job:
     """Status and progress of a backtest job."""
     with service().reads() as session:
-        return found(jobs.get_status(session, execution_id), execution_id)
+        return found(jobs.get_status(session, execution_id, owner_scope()), execution_id)
 
 
 @blp.route("/backtests/<string:execution_id>/results", methods=["GET"])
@@ -63,7 +64,7 @@ def get_backtest(execution_id: str) -> Job:
 def get_results(args: dict[str, bool], execution_id: str) -> dict[str, Any]:
     """The result document of a completed backtest, with optional sections left out."""
     with service().reads() as session:
-        job = found(jobs.get_job(session, execution_id), execution_id)
+        job = found(jobs.get_job(session, execution_id, owner_scope()), execution_id)
         if job.status != jobs.COMPLETED:
             fail(409, f"backtest {execution_id} is {job.status}; results exist once completed")
         result = get_result(session, execution_id)
@@ -104,6 +105,7 @@ def query_backtests(args: dict[str, Any]) -> dict[str, Any]:
 def job_query(args: dict[str, Any]) -> JobQuery:
     filters = args["filters"]
     return JobQuery(
+        owner=owner_scope(),
         statuses=tuple(filters.get("status", ())),
         backtest_type=filters.get("backtest_type"),
         strategy_id=canonical_strategy(filters.get("strategy_id")),

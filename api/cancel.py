@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from api.auth import owner_scope
 from api.context import service
 from api.errors import fail
 from store import jobs
@@ -19,8 +20,8 @@ def cancel_job(job_id: str, found: Callable[[Job | None, str], Job]) -> Job:
     is a 409. ``found`` answers 404 for an unknown id or another kind of job."""
     ctx = service()
     with transaction(ctx.sessions) as session:
+        job = found(jobs.get_job(session, job_id, owner_scope()), job_id)  # 404 before a change
         status, changed = jobs.request_cancel(session, job_id)
-        job = found(jobs.get_job(session, job_id), job_id)
     kind = kind_named(job.kind)
     if not changed and status != jobs.CANCELLING:
         fail(409, f"{kind.label} {job_id} is already {status}; only active jobs can be cancelled")

@@ -21,6 +21,7 @@ from engine.data.calendars import BAR_MINUTES
 from engine.data.quality import iso
 from engine.fields import SYMBOL_PATTERN
 from engine.spec import MAX_SYMBOLS
+from engine.spec_fields import DATE_SPAN, EARLIEST_DATE, LATEST_DATE
 from store.bar_import import parse_csv, parse_records, read_json_body
 from store.bar_reads import list_series, snapshot
 from store.data_import import ON_ERROR, import_parsed
@@ -28,7 +29,6 @@ from store.data_validation import validate_stored
 
 blp = Blueprint("data", __name__, description="Market data: import, inventory, validation")
 ERRORS = {"schema": ErrorSchema}
-MAX_IMPORT_BYTES = 64 * 2**20
 ISO_HINT = "use ISO 8601, such as 2024-01-31 or 2024-01-31T00:00:00Z"
 FREQUENCY = fields.String(load_default="1d", validate=validate.OneOf(tuple(BAR_MINUTES)))
 
@@ -41,7 +41,12 @@ class Moment(fields.Field):
             moment = pd.Timestamp(str(value))
         except ValueError:
             raise ValidationError(ISO_HINT) from None
-        return moment.tz_convert("UTC") if moment.tzinfo else moment.tz_localize("UTC")
+        if moment is pd.NaT:
+            raise ValidationError(ISO_HINT)
+        moment = moment.tz_convert("UTC") if moment.tzinfo else moment.tz_localize("UTC")
+        if not EARLIEST_DATE <= moment <= LATEST_DATE:
+            raise ValidationError(f"must lie between {DATE_SPAN}")
+        return moment
 
 
 class ValidateArgsSchema(Schema):
@@ -108,7 +113,6 @@ def stored_symbols(args: dict[str, Any]) -> dict[str, Any]:
 @blp.alt_response(422, **ERRORS)
 def import_bars(args: dict[str, Any]) -> dict[str, Any]:
     """Upsert bars from a CSV or JSON body; all or nothing unless ``on_error=skip``."""
-    request.max_content_length = MAX_IMPORT_BYTES
     if request.is_json:
         records, options = read_json_body(request.get_json(force=True))
         args = {**args, **options}

@@ -19,6 +19,8 @@ from marshmallow import Schema, fields
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from api.tracing import request_id
+
 log = logging.getLogger(__name__)
 
 # webargs nests field errors under where they came from; clients want the field names.
@@ -33,6 +35,11 @@ class ApiErrorSchema(Schema):
         keys=fields.String(),
         metadata={"description": "field -> list of messages", "example": {"symbols": ["..."]}},
     )
+    request_id = fields.String(
+        metadata={"description": "this request's id (also the X-Request-ID header and the logs)"}
+    )
+    work_requested = fields.Integer(metadata={"description": "422 over a work limit: size asked"})
+    work_limit = fields.Integer(metadata={"description": "422 over a work limit: the limit"})
 
 
 ErrorSchema = ApiErrorSchema
@@ -44,12 +51,26 @@ def error_body(code: int, message: str, errors: Mapping[str, Any] | None = None)
         "status": HTTPStatus(code).phrase,
         "message": message,
         "errors": dict(errors or {}),
+        "request_id": request_id(),
     }
 
 
-def fail(code: int, message: str, errors: Mapping[str, Any] | None = None) -> NoReturn:
-    """Stop the request with an error response in the one shape."""
-    abort(code, message=message, errors=dict(errors or {}))
+def fail(
+    code: int,
+    message: str,
+    errors: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> NoReturn:
+    """Stop the request with an error response in the one shape (``extra``: more fields, such
+    as the limit a request exceeded; ``headers``: such as ``Retry-After``)."""
+    abort(
+        code,
+        message=message,
+        errors=dict(errors or {}),
+        headers=dict(headers or {}),
+        extra=dict(extra or {}),
+    )
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -79,7 +100,7 @@ def handle_http_exception(error: HTTPException) -> tuple[Response, int]:
     data = getattr(error, "data", None) or {}
     errors = flatten(data.get("errors") or data.get("messages") or {})
     message = data.get("message") or (summary(errors) if errors else error.description or "")
-    response = jsonify(error_body(code, message, errors))
+    response = jsonify({**error_body(code, message, errors), **(data.get("extra") or {})})
     for name, value in (data.get("headers") or {}).items():
         response.headers[name] = value
     if code == 405 and error.get_response().headers.get("Allow"):

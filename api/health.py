@@ -1,4 +1,10 @@
-"""``GET /health``: what is true now, each part measured, nothing assumed."""
+"""``GET /health``: what is true now, each part measured, nothing assumed.
+
+Anyone may ask; anonymous callers and members get the contract's fields (status, engine,
+message bus, hardware acceleration, execution and performance figures, live workers per pool)
+and nothing that names a host, a process, a version, a port or a path: those (components with
+their errors, workers with host names and pids, queues, uptime) are for admin keys only.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from api import probes
+from api.auth import is_admin
 from api.context import service
 from api.metrics import REGISTRY_KEY as REGISTRY
 from workers.settings import VERSION
@@ -29,17 +36,8 @@ def health() -> tuple[dict[str, Any], int]:
     body = {
         "status": status,
         "engine": "backtesting",
-        "port": ctx.settings.port,
-        "version": VERSION,
-        "uptime_seconds": round(time.time() - ctx.started, 3),
         "messagebus_connected": broker.ok,
-        "components": {
-            "database": {**database.as_dict(), "backend": ctx.engine.dialect.name},
-            "broker": broker.as_dict(),
-            "result_store": result_store.as_dict(),
-        },
-        "workers": {pool: found for pool, found in workers.items()},
-        "queues": probes.queue_depths(ctx) if broker.ok else {},
+        "workers_alive": {pool: len(found) for pool, found in workers.items()},
         "execution_metrics": probes.execution_metrics(
             probes.job_stats(ctx) if database.ok else None
         ),
@@ -47,6 +45,19 @@ def health() -> tuple[dict[str, Any], int]:
         "hardware_acceleration": hardware(workers),
         "hardware_optimization": contract_hardware(workers),
     }
+    if is_admin():
+        body |= {
+            "port": ctx.settings.port,
+            "version": VERSION,
+            "uptime_seconds": round(time.time() - ctx.started, 3),
+            "components": {
+                "database": {**database.as_dict(), "backend": ctx.engine.dialect.name},
+                "broker": broker.as_dict(),
+                "result_store": result_store.as_dict(),
+            },
+            "workers": dict(workers),
+            "queues": probes.queue_depths(ctx) if broker.ok else {},
+        }
     return body, 200 if status != "unhealthy" else 503
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.auth import owner_scope
 from api.cancel import cancel_job
 from api.context import service
 from api.errors import ErrorSchema, fail
@@ -67,7 +68,7 @@ def job_item(job: Any) -> dict[str, Any]:
 def get_jobs(args: dict[str, Any]) -> dict[str, Any]:
     """The newest jobs of every kind, filtered by kind, status and strategy."""
     with service().reads() as session:
-        found = list_jobs(session, JobFilter(**args))
+        found = list_jobs(session, JobFilter(**args, owner=owner_scope()))
         return {"items": [job_item(job) for job in found]}
 
 
@@ -97,6 +98,7 @@ def leaderboard(args: dict[str, Any]) -> dict[str, Any]:
     info = BY_NAME[args["metric"]]
     query = JobQuery(
         kind=BACKTEST.name,
+        owner=owner_scope(),
         statuses=(COMPLETED,),
         sort=(info.better_first,),
         page_size=args["limit"],

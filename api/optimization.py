@@ -11,6 +11,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.auth import caller, owner_scope
 from api.cancel import cancel_job
 from api.context import service
 from api.errors import ErrorSchema, fail
@@ -61,7 +62,7 @@ class HeatmapArgsSchema(Schema):
 def optimize_parameters() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a parameter optimization (202: it runs asynchronously as a chord of batches)."""
     ctx = service()
-    submission = submit(ctx, OPTIMIZATION, json_object(), idempotency_key())
+    submission = submit(ctx, OPTIMIZATION, json_object(), idempotency_key(), caller())
     with transaction(ctx.sessions) as session:
         mean = jobs.job_stats(session, OPTIMIZATION.name).mean_run_seconds
     job = submission.job
@@ -74,7 +75,7 @@ def optimize_parameters() -> tuple[dict[str, Any], int, dict[str, str]]:
 def get_optimization(optimization_id: str) -> dict[str, Any]:
     """Status, progress and (once completed, or cancelled with best-so-far) the results."""
     with transaction(service().sessions) as session:
-        job = found(jobs.get_job(session, optimization_id), optimization_id)
+        job = found(jobs.get_job(session, optimization_id, owner_scope()), optimization_id)
         progress = trials.progress(session, optimization_id)
         result = get_result(session, optimization_id)
         return status_document(job, progress, result)
@@ -89,7 +90,7 @@ def list_trials(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
     """Scored trials, one page at a time, sorted by the target score or any metric."""
     within_page_limit(args)
     with transaction(service().sessions) as session:
-        job = found(jobs.get_job(session, optimization_id), optimization_id)
+        job = found(jobs.get_job(session, optimization_id, owner_scope()), optimization_id)
         window = window_of(job, args.get("window"))
         items, total = trials.page_trials(
             session,
@@ -115,7 +116,7 @@ def get_heatmap(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
     from engine.optimize.targets import Target
 
     with transaction(service().sessions) as session:
-        job = found(jobs.get_job(session, optimization_id), optimization_id)
+        job = found(jobs.get_job(session, optimization_id, owner_scope()), optimization_id)
         scored = trials.all_trials(session, optimization_id)
     info = job.summary
     x, y = axes(info["parameters"], args.get("x"), args.get("y"))

@@ -33,8 +33,11 @@ def split_flag(payload: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
 class DatabaseResolver:
     """``engine.requests.Resolver`` over this service's job rows and bar store."""
 
-    def __init__(self, ctx: ServiceContext, proceed_with_data_issues: bool = False) -> None:
+    def __init__(
+        self, ctx: ServiceContext, owner: str | None, proceed_with_data_issues: bool = False
+    ) -> None:
         self._ctx = ctx
+        self._owner = owner  # whose backtests a request may name (None: anyone's)
         self._proceed = proceed_with_data_issues
         self.max_parameter_sets = ctx.settings.optimization_max_sets
 
@@ -44,7 +47,7 @@ class DatabaseResolver:
         from engine.spec import parse_spec
 
         with self._ctx.reads() as session:
-            job = jobs.get_job(session, backtest_id)
+            job = jobs.get_job(session, backtest_id, self._owner)
             if job is None or job.kind != BACKTEST.name:
                 return None
             payload, status, count = job.spec, job.status, job.symbols_count

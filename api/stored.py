@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from api.auth import owner_scope
 from api.context import service
 from api.errors import fail
 from store import jobs
@@ -33,7 +34,7 @@ def stored_job(kind: str, job_id: str, include: dict[str, bool] | None = None) -
     """The job of ``kind`` with its result document (404 unknown, 409 no result yet)."""
     label = kind_named(kind).label
     with service().reads() as session:
-        job = jobs.get_job(session, job_id)
+        job = jobs.get_job(session, job_id, owner_scope())
         if job is None or job.kind != kind:
             fail(404, f"no {label} with id {job_id!r}")
         result = get_result(session, job_id)

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from api.auth import caller, owner_scope
 from api.context import service
 from api.errors import ErrorSchema, fail
 from api.requests import accepted, idempotency_key, json_object
@@ -34,7 +35,7 @@ ERRORS = {"schema": ErrorSchema}
 @blp.alt_response(422, **ERRORS)
 def create_stress_test() -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a stress test (202: it runs asynchronously on the Monte Carlo queue)."""
-    submission = submit(service(), STRESS_TEST, json_object(), idempotency_key())
+    submission = submit(service(), STRESS_TEST, json_object(), idempotency_key(), caller())
     job = submission.job
     return accepted(submitted(job), STRESS_TEST.url(job.id), submission.created)
 
@@ -45,7 +46,7 @@ def create_stress_test() -> tuple[dict[str, Any], int, dict[str, str]]:
 def get_stress_test(stress_test_id: str) -> dict[str, Any]:
     """Status of a stress test and, once completed, its results."""
     with transaction(service().sessions) as session:
-        job = jobs.get_job(session, stress_test_id)
+        job = jobs.get_job(session, stress_test_id, owner_scope())
         if job is None or job.kind != STRESS_TEST.name:
             fail(404, f"no stress test with id {stress_test_id!r}")
         result = get_result(session, stress_test_id)

@@ -8,17 +8,20 @@ router picks the pool from the request's work size; the row is inserted (or foun
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from api.admission import check_quota, check_work
 from api.context import ServiceContext
 from api.errors import fail
 from api.resolver import DatabaseResolver, split_flag
 from store import jobs
 from store.db import transaction
+from store.keys import Principal
 from store.models import utcnow
 from workers.dispatch import send_job
 from workers.kinds import JobKind, kind_named
@@ -34,19 +37,30 @@ class Submission:
 
 
 def submit(
-    ctx: ServiceContext, kind: JobKind, payload: Mapping[str, Any], idempotency_key: str | None
+    ctx: ServiceContext,
+    kind: JobKind,
+    payload: Mapping[str, Any],
+    idempotency_key: str | None,
+    caller: Principal,
 ) -> Submission:
-    """Create (or, for a repeated ``Idempotency-Key``, find) the job and enqueue it."""
+    """Create (or, for a repeated ``Idempotency-Key``, find) the caller's job and enqueue it;
+    work over its kind's limit (422) or over the owner's quota (429) stores nothing."""
     from engine.canonical import content_hash
 
     body, proceed = split_flag(payload)
-    request = kind.parse_request()(body, DatabaseResolver(ctx, proceed))
+    scope = None if caller.admin else caller.owner  # whose backtests the request may name
+    request = kind.parse_request()(body, DatabaseResolver(ctx, scope, proceed))
     labels = request.job_labels()
+    check_work(ctx, kind, labels.cells)
+    check_quota(ctx, caller.owner)
+    if idempotency_key is not None:
+        idempotency_key = owned_key(caller.owner, idempotency_key)
     work = Workload(kind.workload, labels.cells, labels.acceleration_requested)
     route = choose_route(work, ctx.live_pools(), ctx.settings.gpu_min_cells)
     stored = request.to_payload()
     values = {
         **new_job_fields(ctx, kind, route, idempotency_key),
+        "owner": caller.owner,
         "symbols_count": labels.symbols_count,
         "acceleration_requested": labels.acceleration_requested,
         "name": labels.name,
@@ -70,6 +84,12 @@ def insert_and_enqueue(ctx: ServiceContext, values: dict[str, Any]) -> Submissio
         return Submission(job, created=False)
     enqueue(ctx, job)
     return Submission(job, created=True)
+
+
+def owned_key(owner: str, key: str) -> str:
+    """What the row stores for an ``Idempotency-Key``: a digest of the owner and the key, so
+    two owners' keys never meet (and the stored value fits its column whatever the key)."""
+    return hashlib.sha256(f"{owner}\0{key}".encode()).hexdigest()
 
 
 def new_job_fields(

@@ -54,12 +54,22 @@ def run_demo(settings: Settings, port: int | None, timeout: float, serve: bool =
             print(f"error: {exc}")
             return 1
         print(f"API at {stack.url} (docs at {stack.url}/docs)")
+        print_key(stack)
         print_samples(import_samples(stack.sessions()))
-        code, job_id = submit_and_follow(RestClient(stack.url), settings, timeout)
+        client = RestClient(stack.url, api_key=stack.api_key)
+        code, job_id = submit_and_follow(client, settings, timeout)
         if serve and code == 0:
             print_links(stack.url, job_id)
             stack.serve_until_signal()
         return code
+
+
+def print_key(stack: Stack) -> None:
+    path = stack.settings.var_dir / "api-key"
+    print(f"API key of this machine (owner local, admin), saved in {path}; the demo uses it:")
+    print(f"  {stack.api_key}")
+    print("  the dashboard asks for it once; scripts send it as 'Authorization: Bearer <key>'")
+    print(f"  or run: export NAUTILUS_API_KEY=$(cat {path})")
 
 
 def print_samples(reports: dict[str, dict[str, Any]]) -> None:

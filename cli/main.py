@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["cli.backtest", "cli.service", "cli.data", "cli.remote"]
+COMMAND_MODULES = ["cli.backtest", "cli.service", "cli.data", "cli.remote", "cli.keys"]
 
 
 def build_parser() -> argparse.ArgumentParser:

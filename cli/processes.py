@@ -135,7 +135,7 @@ def api_environ(settings: Settings, port: int) -> dict[str, str]:
 
 
 def api_argv(host: str, port: int, workers: int, app: str = "api:create_app()") -> list[str]:
-    """gunicorn with sync workers serving ``api:create_app()``."""
+    """gunicorn serving ``app`` (gevent workers: ``api/gunicorn_conf.py``)."""
     return [
         sys.executable,
         "-m",
@@ -144,8 +144,6 @@ def api_argv(host: str, port: int, workers: int, app: str = "api:create_app()") 
         str(workers),
         "-b",
         f"{host}:{port}",
-        "--graceful-timeout",
-        "10",
         "-c",
         "python:api.gunicorn_conf",
         app,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cli.keys import local_key
 from cli.processes import Child, api_argv, api_environ, worker_argv, worker_environ
 from cli.rest_client import RestClient
 from store.schema import upgrade
@@ -30,6 +31,7 @@ class Stack:
     say: object = print
     redis: EmbeddedRedis | None = None
     children: list[Child] = field(default_factory=list)
+    api_key: str = ""  # this machine's admin key (var/api-key), set by start()
 
     @property
     def url(self) -> str:
@@ -44,6 +46,7 @@ class Stack:
         self.start_redis()
         self.say(f"migrating {self.settings.database_url.split('@')[-1]}")
         upgrade(self.settings.database_url)
+        self.api_key = local_key(self.settings)
         if worker:
             argv = worker_argv(self.settings, "cpu", concurrency=self.worker_concurrency, beat=True)
             self._spawn("worker-cpu", argv, worker_environ(self.settings, "cpu"))
@@ -71,7 +74,7 @@ class Stack:
                 status, body = client.get("/health")
             except OSError:
                 status, body = 0, None
-            if status == 200 and (not need_worker or body["workers"].get("cpu")):
+            if status == 200 and (not need_worker or body["workers_alive"].get("cpu")):
                 return body
             time.sleep(0.25)
         raise StackError(f"the service did not become ready in {timeout:.0f}s; see {self.logs}")

@@ -13,6 +13,11 @@ import pandas as pd
 
 from engine.errors import SpecError, did_you_mean
 
+EARLIEST_DATE = pd.Timestamp("1900-01-01", tz="UTC")
+LATEST_DATE = pd.Timestamp("2100-12-31", tz="UTC")
+DATE_SPAN = "1900-01-01 and 2100-12-31"
+"""Dates a request may name: the span exchange calendars and stored bars can cover."""
+
 
 def _public_fields(cls: type) -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
@@ -111,7 +116,11 @@ class FieldChecker:
         if ts is None or ts is pd.NaT:
             self.error(field, f"must be an ISO 8601 date such as 2024-01-31, got {value!r}")
             return None
-        return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        if not EARLIEST_DATE <= ts <= LATEST_DATE:
+            self.error(field, f"must lie between {DATE_SPAN}, got {value!r}")
+            return None
+        return ts
 
     def choice(self, field: str, choices: Sequence[str]) -> str | None:
         value = self._get(field)

@@ -74,10 +74,13 @@ class StressRequest(Canonical):
         return self.backtest_id is None
 
     def job_labels(self) -> JobLabels:
-        """The job row's labels; the work is paths x days x assets per Monte Carlo run."""
+        """The job row's labels; the work is paths x days x assets for the base run and for
+        every scenario (each is simulated or revalued over the same paths), plus the strategy
+        re-runs."""
         n_symbols = len(self.portfolio) if self.inline else self.book_symbols
-        runs = 1 + sum(1 for s in self.scenarios if s.volatility_multipliers or s.builtin)
-        simulated = self.monte_carlo_iterations * self.horizon_days * max(n_symbols, 1) * runs
+        runs = 1 + len(self.scenarios)
+        paths = self.monte_carlo_iterations * runs + self.strategy_paths
+        simulated = paths * self.horizon_days * max(n_symbols, 1)
         base = "inline portfolio" if self.inline else self.backtest_id
         return JobLabels(
             name=f"stress test of {base}"[:200],

@@ -3,6 +3,8 @@
 A static page (CSS and JavaScript inline) that reads the API it is served by: ``/jobs``,
 ``/leaderboard`` and the server-sent events of ``/events`` (the browser's EventSource
 reconnects by itself and sends ``Last-Event-ID``, so lifecycle events are not lost).
+A browser without a session gets the sign-in page instead: the key is posted once to
+``POST /session``, which keeps it in an HttpOnly cookie (docs/security.md).
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ select,button{margin-right:8px}
 
 SCRIPT = """
 const $ = (id) => document.getElementById(id);
+const SENT_BY_US = {"X-Nautilus-Request": "dashboard"};
+$("sign-out").addEventListener("click", async () => {
+  await fetch("/session", {method: "DELETE"}); location.reload();
+});
 const ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"};
 const esc = (t) => String(t ?? "").replace(/[&<>"]/g, (c) => ENTITIES[c]);
 const rows = new Map();
@@ -79,7 +85,7 @@ function connect() {
 }
 document.addEventListener("click", async (e) => {
   const url = e.target.dataset && e.target.dataset.cancel;
-  if (url) { await fetch(url, {method: "POST"}); loadJobs(); }
+  if (url) { await fetch(url, {method: "POST", headers: SENT_BY_US}); loadJobs(); }
 });
 for (const f of ["kind", "status", "strategy_id"]) $(f).addEventListener("change", loadJobs);
 $("metric").addEventListener("change", loadLeaderboard);
@@ -101,19 +107,53 @@ def _options(values: list[tuple[str, str]], selected: str = "") -> str:
     )
 
 
-def render_dashboard() -> str:
+LOGIN_SCRIPT = """
+document.getElementById("login").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const response = await fetch("/session", {
+    method: "POST",
+    headers: {"Content-Type": "application/json", "X-Nautilus-Request": "dashboard"},
+    body: JSON.stringify({api_key: document.getElementById("api-key").value.trim()}),
+  });
+  if (response.ok) { location.reload(); return; }
+  document.getElementById("login-error").textContent = (await response.json()).message;
+});
+"""
+
+
+def _page(body: str, script: str) -> str:
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Nautilus Backtest</title>"
+        f"<style>{CSS}{DASHBOARD_CSS}</style></head><body><header><h1>Nautilus Backtest</h1>"
+        f"{body}<script>{script}</script></body></html>"
+    )
+
+
+def render_login() -> str:
+    """The sign-in page: one field for an API key (``nautilus-bt keys create``)."""
+    return _page(
+        '<p><a style="color:#fff" href="/docs">API docs</a></p></header><main><section>'
+        '<h2>Sign in</h2><form id="login"><input id="api-key" type="password" size="70" '
+        'autocomplete="off" placeholder="API key (nbt_...)" aria-label="API key">'
+        '<button type="submit">Sign in</button></form><p id="login-error"></p>'
+        "<p>The key stays in this browser's session cookie (HttpOnly) until you sign out or "
+        "close the browser.</p></section></main>",
+        LOGIN_SCRIPT,
+    )
+
+
+def render_dashboard(owner: str) -> str:
     """The dashboard's HTML (no external resource: nothing but the API is requested)."""
     kinds = [("", "all kinds"), ("backtest", "backtest"), ("optimization", "optimization"),
              ("stress_test", "stress test")]  # fmt: skip
     statuses = [("", "all statuses"), *[(s, s) for s in STATUSES]]
     metrics = [(m.name, f"{m.label} ({m.unit})") for m in METRICS if m.direction]
     script = f"const EVENT_TYPES = {json.dumps(EVENT_TYPES)};{SCRIPT}"
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        "<title>Nautilus Backtest</title>"
-        f"<style>{CSS}{DASHBOARD_CSS}</style></head><body><header><h1>Nautilus Backtest</h1>"
+    return _page(
         '<p><a style="color:#fff" href="/docs">API docs</a> · <span id="live">connecting...</span>'
-        '</p></header><main><section><h2>Jobs</h2><form onsubmit="return false">'
+        f' · {escape(owner)} <button id="sign-out">sign out</button></p></header><main>'
+        '<section><h2>Jobs</h2><form onsubmit="return false">'
         f'<select id="kind">{_options(kinds)}</select><select id="status">{_options(statuses)}'
         '</select><input id="strategy_id" placeholder="strategy id"></form><table><thead><tr>'
         "<th>id</th><th>kind</th><th>name</th><th>strategy</th><th>status</th><th>progress</th>"
@@ -121,6 +161,6 @@ def render_dashboard() -> str:
         '<section><h2>Leaderboard</h2><form onsubmit="return false">'
         f'<select id="metric">{_options(metrics, "sharpe_ratio")}</select></form><table><thead>'
         "<tr><th>#</th><th>backtest</th><th>strategy</th><th>value</th></tr></thead>"
-        f'<tbody id="leaders"></tbody></table></section></main><script>{script}</script>'
-        "</body></html>"
+        '<tbody id="leaders"></tbody></table></section></main>',
+        script,
     )

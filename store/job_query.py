@@ -27,6 +27,7 @@ SORTABLE = (*COLUMNS, *BY_NAME)
 @dataclass(frozen=True)
 class JobQuery:
     kind: str = "backtest"
+    owner: str | None = None  # None: every owner's jobs
     statuses: tuple[str, ...] = ()
     backtest_type: str | None = None
     strategy_id: str | None = None
@@ -55,6 +56,8 @@ def search_jobs(session: Session, query: JobQuery) -> tuple[list[Job], int]:
 
 def _conditions(q: JobQuery) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = [Job.kind == q.kind]
+    if q.owner is not None:
+        where.append(Job.owner == q.owner)
     if q.statuses:
         where.append(Job.status.in_(q.statuses))
     if q.backtest_type:

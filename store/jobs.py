@@ -55,15 +55,21 @@ def insert_job(session: Session, values: dict[str, Any]) -> tuple[sa.Row[Any], b
     return session.execute(sa.select(*columns).where(table.c.idempotency_key == key)).one(), False
 
 
-def get_job(session: Session, job_id: str) -> Job | None:
-    return session.get(Job, job_id)
+def get_job(session: Session, job_id: str, owner: str | None = None) -> Job | None:
+    """The job ``job_id``; with ``owner``, only when that owner submitted it (else None)."""
+    job = session.get(Job, job_id)
+    return None if job is None or (owner is not None and job.owner != owner) else job
 
 
-def get_status(session: Session, job_id: str) -> sa.Row[Any] | None:
-    """A job's status columns (not its request), in one Core query: what status reads need."""
+def get_status(session: Session, job_id: str, owner: str | None = None) -> sa.Row[Any] | None:
+    """A job's status columns (not its request), in one Core query: what status reads need;
+    with ``owner``, only when that owner submitted it."""
     table = Job.__table__
     columns = [c for c in table.c if c.name not in HEAVY]
-    return session.execute(sa.select(*columns).where(table.c.id == job_id)).one_or_none()
+    stmt = sa.select(*columns).where(table.c.id == job_id)
+    if owner is not None:
+        stmt = stmt.where(table.c.owner == owner)
+    return session.execute(stmt).one_or_none()
 
 
 def mark_enqueued(session: Session, job_id: str, task_id: str, **values: Any) -> None:

@@ -63,10 +63,12 @@ class Job(Base):
         sa.CheckConstraint(f"status IN {STATUSES!r}", name="status_known"),
         sa.Index(None, "status", "created_at"),
         sa.Index(None, "kind", "created_at"),
+        sa.Index(None, "owner", "status"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(16))
+    owner: Mapped[str] = mapped_column(sa.String(64))  # the API key's owner who submitted it
     status: Mapped[str] = mapped_column(sa.String(16), default=QUEUED)
     name: Mapped[str | None] = mapped_column(sa.String(200))
     backtest_type: Mapped[str | None] = mapped_column(sa.String(64))
@@ -128,4 +130,4 @@ class Result(Base):
 
 # The bar store's and the optimization trials' tables live in their own modules; importing them
 # here puts them on Base.metadata wherever the models are loaded (Alembic, the schema check).
-from store import bar_models, trials  # noqa: E402, F401
+from store import bar_models, keys, trials  # noqa: E402, F401

@@ -64,6 +64,23 @@ class Settings:
     api_url: str = "http://127.0.0.1:8110"  # where the remote CLI commands send requests
     api_key: str = field(default="", repr=False)
     prometheus_multiproc_dir: str = ""
+    api_key_pepper: str = field(default="", repr=False)
+    auth_cache_s: float = 10.0
+    rate_limit: str = "1200/minute"
+    quota_running_jobs: int = 4
+    quota_queued_jobs: int = 100
+    max_work_backtest: int = 50_000_000
+    max_work_optimize: int = 20_000_000_000
+    max_work_montecarlo: int = 3_000_000_000
+    max_json_depth: int = 32
+    max_string_length: int = 10_000
+    max_import_bytes: int = 16 * 2**20
+    web_timeout_s: int = 60
+    web_connections: int = 1000
+
+    def max_work(self, workload: str) -> int:
+        """The largest work size (``JobLabels.cells``) one job of ``workload`` may ask for."""
+        return int(getattr(self, f"max_work_{workload}"))
 
     @property
     def api_metrics_dir(self) -> Path:
@@ -132,6 +149,19 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "prometheus_multiproc_dir": ("PROMETHEUS_MULTIPROC_DIR", str),
     "api_url": ("NAUTILUS_API_URL", str),
     "api_key": ("NAUTILUS_API_KEY", str),
+    "api_key_pepper": ("NAUTILUS_API_KEY_PEPPER", str),
+    "auth_cache_s": ("NAUTILUS_AUTH_CACHE", float),
+    "rate_limit": ("NAUTILUS_RATE_LIMIT", str),
+    "quota_running_jobs": ("NAUTILUS_QUOTA_RUNNING_JOBS", int),
+    "quota_queued_jobs": ("NAUTILUS_QUOTA_QUEUED_JOBS", int),
+    "max_work_backtest": ("NAUTILUS_MAX_WORK_BACKTEST", int),
+    "max_work_optimize": ("NAUTILUS_MAX_WORK_OPTIMIZE", int),
+    "max_work_montecarlo": ("NAUTILUS_MAX_WORK_MONTECARLO", int),
+    "max_json_depth": ("NAUTILUS_MAX_JSON_DEPTH", int),
+    "max_string_length": ("NAUTILUS_MAX_STRING_LENGTH", int),
+    "max_import_bytes": ("NAUTILUS_MAX_IMPORT_BYTES", int),
+    "web_timeout_s": ("NAUTILUS_WEB_TIMEOUT", int),
+    "web_connections": ("NAUTILUS_WEB_CONNECTIONS", int),
 }
 
 

@@ -145,9 +145,11 @@ def _stepped(param: Param, spec: Mapping[str, Any], field: str) -> Dimension:
         raise SpecError.single(field, f"unknown keys {sorted(unknown)}: use min, max and step")
     low, high, step = _bounds(param, spec, field, "min", "max")
     step = step or 1.0
-    count = math.floor((high - low) / step + 1e-9) + 1
-    if count > MAX_VALUES_PER_RANGE:
-        raise SpecError.single(field, f"has {count} values; at most {MAX_VALUES_PER_RANGE}")
+    ratio = (high - low) / step  # inf for a subnormal step: checked before any int()
+    if not math.isfinite(ratio) or ratio >= MAX_VALUES_PER_RANGE:
+        message = f"has more than {MAX_VALUES_PER_RANGE} values; use a larger step"
+        raise SpecError.single(field, message)
+    count = math.floor(ratio + 1e-9) + 1
     values = low + step * np.arange(count)
     if param.kind == "int":
         return Dimension(param, values=tuple(int(round(v)) for v in values))

@@ -42,6 +42,7 @@ FAST = {
     "NAUTILUS_VISIBILITY_TIMEOUT": "120",
     "NAUTILUS_PROGRESS_INTERVAL": "0",
     "NAUTILUS_LIVE_POOLS_CACHE": "0",
+    "NAUTILUS_RATE_LIMIT": "100000/minute",  # tests poll fast; test_security checks the limit
     "LOG_LEVEL": "WARNING",
 }
 
@@ -138,8 +139,24 @@ class Service:
         from api import create_app
 
         self.app = create_app(self.settings)
-        self.api = self.app.test_client()
+        self.admin_key = self.create_key("it-admin", "admin")
+        self.api = self.client(self.admin_key)
         self.workers = Workers(env, self.settings, self.redis)
+
+    def create_key(self, owner: str, role: str = "member") -> str:
+        """A new API key of this deployment (the secret ``keys create`` prints)."""
+        from store.keys import create_key
+
+        ctx = self.app.extensions["nautilus"]
+        with transaction(ctx.sessions) as session:
+            return create_key(session, owner, role, self.settings.api_key_pepper)[1]
+
+    def client(self, key: str | None = None):
+        """A test client of the API sending ``key`` (none: anonymous)."""
+        client = self.app.test_client()
+        if key:
+            client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+        return client
 
     def submit(self, body: dict, **headers: str) -> dict:
         response = self.api.post("/backtests", json=body, headers=headers)
@@ -255,3 +272,9 @@ def spec(**overrides: object) -> dict:
         "benchmark_symbol": "SPY",
     }
     return body | overrides
+
+
+@pytest.fixture(scope="session")
+def key(shared) -> str:
+    """The shared deployment's admin key."""
+    return shared.admin_key

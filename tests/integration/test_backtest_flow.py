@@ -9,6 +9,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from api.submit import owned_key
 from store.db import transaction
 from workers.events import STREAM
 from workers.subscriber import job_events
@@ -117,11 +118,14 @@ def test_idempotency_key_returns_the_same_job(shared, sessions, make_spec):
 
     other = shared.api.post("/backtests", json=make_spec(), headers={"Idempotency-Key": key})
     assert other.status_code == 409 and "Idempotency-Key" in other.get_json()["message"]
+    stored = owned_key("it-admin", key)  # keys are per owner: another owner's never collides
     with transaction(sessions) as session:
         count = session.execute(
-            sa.text("SELECT count(*) FROM jobs WHERE idempotency_key = :k"), {"k": key}
+            sa.text("SELECT count(*) FROM jobs WHERE idempotency_key = :k"), {"k": stored}
         ).scalar_one()
     assert count == 1
+    bob = shared.client(shared.create_key("idem-bob"))
+    assert bob.post("/backtests", json=body, headers={"Idempotency-Key": key}).status_code == 202
 
 
 def test_query_filters_sorts_and_pages(shared, make_spec):

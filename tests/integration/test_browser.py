@@ -54,7 +54,7 @@ class Visit:
     """A page that records console errors and every request to another host."""
 
     def __init__(self, browser, url: str) -> None:
-        self.page = browser.new_page(viewport={"width": 1300, "height": 900})
+        self.page = browser.new_page()
         self.errors: list[str] = []
         self.outside: list[str] = []
         host = urlparse(url).netloc
@@ -73,8 +73,8 @@ class Visit:
         self.page.close()
 
 
-def test_reports_dashboard_and_docs_render_offline(browser, url, make_spec):
-    client = Client(url)
+def test_reports_dashboard_and_docs_render_offline(browser, url, key, make_spec):
+    client = Client(url, api_key=key)
     backtest = client.submit_backtest(make_spec(**SMA, backtest_name="SMA 5/20 on five symbols"))
     optimization = client.optimize(
         {
@@ -92,9 +92,12 @@ def test_reports_dashboard_and_docs_render_offline(browser, url, make_spec):
         }
     )
 
-    dashboard = Visit(browser, url)
+    signed_in = browser.new_context(viewport={"width": 1300, "height": 900})  # one cookie jar
+    dashboard = Visit(signed_in, url)
     running = client.submit_backtest(make_spec(start_date="2015-01-01T00:00:00Z"))
     dashboard.page.goto(url + "/")
+    dashboard.page.fill("#api-key", key)
+    dashboard.page.click("#login button")
     dashboard.page.wait_for_selector(f"#job-{running.id}")
     dashboard.page.wait_for_function(
         f"document.querySelector('#job-{running.id} .status-completed') !== null", timeout=120_000
@@ -115,14 +118,14 @@ def test_reports_dashboard_and_docs_render_offline(browser, url, make_spec):
         ),
         (f"/stress-test/{stress.id}/report", "stress_report.png", "#histogram .main-svg"),
     ):
-        visit = Visit(browser, url)
+        visit = Visit(signed_in, url)
         visit.page.goto(url + path)
         visit.page.wait_for_selector(selector)
         time.sleep(0.5)
         visit.page.screenshot(path=str(SHOTS / shot), full_page=True)
         visit.clean()
 
-    docs = Visit(browser, url)
+    docs = Visit(signed_in, url)
     docs.page.goto(url + "/docs")
     docs.page.wait_for_selector(".opblock-tag", timeout=30_000)
     assert "Nautilus Backtest" in docs.page.text_content(".info")

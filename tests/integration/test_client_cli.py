@@ -29,8 +29,8 @@ def url(shared):
         yield address
 
 
-def test_client_runs_a_backtest_with_progress_and_reads_every_table(url, make_spec, tmp_path):
-    client = Client(url)
+def test_client_runs_a_backtest_with_progress_and_reads_every_table(url, key, make_spec, tmp_path):
+    client = Client(url, api_key=key)
     job = client.submit_backtest(make_spec())
     seen: list[tuple[float, str]] = []
     final = client.wait(job, progress=lambda f, m="": seen.append((f, m)))
@@ -55,8 +55,8 @@ def test_client_runs_a_backtest_with_progress_and_reads_every_table(url, make_sp
     assert "<script src=" not in page and 'id="equity"' in page
 
 
-def test_client_runs_an_optimization_and_a_stress_test(url, make_spec):
-    client = Client(url)
+def test_client_runs_an_optimization_and_a_stress_test(url, key, make_spec):
+    client = Client(url, api_key=key)
     base = client.submit_backtest(make_spec(**SMA))
     assert client.wait(base, progress=False)["status"] == "completed"
     opt = client.optimize({"base_spec": make_spec(**SMA), **OPTIMIZATION})
@@ -80,8 +80,8 @@ def test_client_runs_an_optimization_and_a_stress_test(url, make_spec):
     assert 'id="histogram"' in report and "2008_financial_crisis" in report
 
 
-def test_jobs_leaderboard_and_cancel(url, make_spec):
-    client = Client(url)
+def test_jobs_leaderboard_and_cancel(url, key, make_spec):
+    client = Client(url, api_key=key)
     job = client.submit_backtest(make_spec())
     client.wait(job, progress=False)
     assert any(j["id"] == job.id for j in client.jobs(kind="backtest", status="completed"))
@@ -92,8 +92,8 @@ def test_jobs_leaderboard_and_cancel(url, make_spec):
         client.cancel(job)
 
 
-def test_events_replay_a_finished_job_and_resume_after_an_id(url, make_spec):
-    client = Client(url)
+def test_events_replay_a_finished_job_and_resume_after_an_id(url, key, make_spec):
+    client = Client(url, api_key=key)
     job = client.submit_backtest(make_spec())
     client.wait(job, progress=False)
     replayed = list(client.events(job, timeout=30))
@@ -115,38 +115,59 @@ def _cli(capsys, *argv: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def test_remote_cli_runs_all_three_kinds(url, make_spec, tmp_path, capsys):
+def test_remote_cli_runs_all_three_kinds(url, key, make_spec, tmp_path, capsys):
     spec = tmp_path / "bt.json"
     spec.write_text(json.dumps(make_spec(**SMA)))
     code, out, err = _cli(
-        capsys, "submit", str(spec), "--wait", "--url", url, "--report", str(tmp_path / "bt.html")
+        capsys,
+        "submit",
+        str(spec),
+        "--wait",
+        "--url",
+        url,
+        "--api-key",
+        key,
+        "--report",
+        str(tmp_path / "bt.html"),
     )
     assert code == 0, err
     job_id = out.splitlines()[0]
     assert job_id.startswith("bt_") and "100.0%" in err and "Total return" in out
     assert (tmp_path / "bt.html").stat().st_size > 3_000_000
 
-    code, out, _ = _cli(capsys, "status", job_id, "--url", url)
+    code, out, _ = _cli(capsys, "status", job_id, "--url", url, "--api-key", key)
     assert json.loads(out)["status"] == "completed"
     code, out, _ = _cli(
-        capsys, "results", job_id, "--url", url, "--format", "csv", "--table", "trades"
+        capsys,
+        "results",
+        job_id,
+        "--url",
+        url,
+        "--api-key",
+        key,
+        "--format",
+        "csv",
+        "--table",
+        "trades",
     )
     assert code == 0 and list(pd.read_csv(io.StringIO(out)).columns)[:2] == ["symbol", "side"]
-    code, out, _ = _cli(capsys, "list", "--sort", "sharpe_ratio", "--url", url)
+    code, out, _ = _cli(capsys, "list", "--sort", "sharpe_ratio", "--url", url, "--api-key", key)
     assert code == 0 and "Leaderboard by Sharpe ratio" in out
 
     optimization = tmp_path / "opt.json"
     optimization.write_text(json.dumps({"base_spec": make_spec(**SMA), **OPTIMIZATION}))
-    code, out, err = _cli(capsys, "submit", str(optimization), "--wait", "--url", url)
+    code, out, err = _cli(
+        capsys, "submit", str(optimization), "--wait", "--url", url, "--api-key", key
+    )
     assert code == 0 and out.startswith("opt_"), err
     stress = tmp_path / "st.json"
     stress.write_text(
         json.dumps({"backtest_id": job_id, "monte_carlo_iterations": 1000, "horizon_days": 20})
     )
-    code, out, err = _cli(capsys, "submit", str(stress), "--wait", "--url", url)
+    code, out, err = _cli(capsys, "submit", str(stress), "--wait", "--url", url, "--api-key", key)
     assert code == 0 and out.startswith("st_") and "100.0%" in err, err
-    code, out, _ = _cli(capsys, "watch", out.strip(), "--url", url)
+    code, out, _ = _cli(capsys, "watch", out.strip(), "--url", url, "--api-key", key)
     assert code == 0 and "completed" in out
-    code, _, err = _cli(capsys, "cancel", job_id, "--url", url)
+    code, _, err = _cli(capsys, "cancel", job_id, "--url", url, "--api-key", key)
     assert code == 2 and "409" in err
     assert Job.of("st_x").kind == "stress_test"

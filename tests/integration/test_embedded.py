@@ -67,12 +67,16 @@ def test_the_main_job_keeps_serving_until_interrupted(tmp_path):
             lines.append(process.stdout.readline())
         links = "".join(process.stdout.readline() for _ in range(4))
         base = re.search(r"dashboard: +(\S+)/\n", links).group(1)
-        client = RestClient(base)
+        key = re.search(r"^  (nbt_\S+)$", "".join(lines), re.M).group(1)
+        assert (tmp_path / "var" / "api-key").read_text().strip() == key
+        client = RestClient(base, api_key=key)
+        assert client.call("GET", "/jobs", headers={"Authorization": "Bearer nbt_x"})[0] == 401
         results = re.search(r"demo results: +\S+?(/backtests/\S+)", links).group(1)
         status, body = client.get(results)
         assert status == 200 and body["execution_summary"]["data_source"] == "database"
         report = re.search(r"demo report: +\S+?(/backtests/\S+)", links).group(1)
-        with urllib.request.urlopen(base + report, timeout=30) as page:
+        request = urllib.request.Request(base + report, headers=client.headers)
+        with urllib.request.urlopen(request, timeout=30) as page:
             assert page.status == 200 and "plotly" in page.read().decode().lower()
         with urllib.request.urlopen(base + "/", timeout=30) as page:
             assert page.status == 200

@@ -11,7 +11,7 @@ from store.db import transaction
 
 pytestmark = pytest.mark.integration
 
-SHAPE = {"code", "status", "message", "errors"}
+SHAPE = {"code", "status", "message", "errors", "request_id"}
 UNKNOWN = "bt_01ARZ3NDEKTSV4RRFFQ69G5FAV"
 
 

@@ -33,7 +33,7 @@ def test_scrapes_sum_every_worker_and_never_go_backwards(isolated):
     port = free_port("127.0.0.1")
     with Stack(isolated.settings, "127.0.0.1", port, web_workers=3, say=lambda _: None) as stack:
         stack.start(worker=False)
-        client = RestClient(stack.url, timeout=10)
+        client = RestClient(stack.url, timeout=10, api_key=stack.api_key)
         seen = [health_requests(client)]
         for _ in range(10):
             for _ in range(6):

@@ -8,7 +8,7 @@ import pytest
 def refused(response, field: str) -> dict:
     body = response.get_json()
     assert response.status_code == 422, body
-    assert set(body) == {"code", "status", "message", "errors"}
+    assert set(body) == {"code", "status", "message", "errors", "request_id"}
     assert field in body["errors"], body
     return body
 

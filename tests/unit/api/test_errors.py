@@ -6,7 +6,7 @@ import pytest
 
 from api.errors import flatten
 
-SHAPE = {"code", "status", "message", "errors"}
+SHAPE = {"code", "status", "message", "errors", "request_id"}
 VALID = {
     "backtest_name": "x",
     "start_date": "2024-01-01T00:00:00Z",
@@ -74,9 +74,14 @@ def test_too_large_body_is_413(client):
     check(response, 413)
 
 
-def test_store_outage_is_503_not_500(client):
-    # the tmp settings name a SQLite file without tables: the lookup fails as a store error
-    check(client.get("/backtests/bt_01ARZ3NDEKTSV4RRFFQ69G5FAV"), 503)
+def test_store_outage_is_503_not_500(tmp_path, unit_store):
+    # these settings name a SQLite file without tables: the key's lookup fails as a store error
+    from api import create_app
+    from workers.settings import load_settings
+
+    app = create_app(load_settings({"NAUTILUS_VAR_DIR": str(tmp_path), "LOG_LEVEL": "ERROR"}))
+    headers = {"Authorization": f"Bearer {unit_store[1]}"}
+    check(app.test_client().get("/backtests/bt_01ARZ3NDEKTSV4RRFFQ69G5FAV", headers=headers), 503)
 
 
 def test_flatten_merges_locations():

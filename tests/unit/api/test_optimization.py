@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from api import create_app
-from workers.settings import load_settings
-
 BASE = {
     "backtest_name": "base",
     "start_date": "2024-01-01",
@@ -19,10 +16,8 @@ BASE = {
 
 
 @pytest.fixture
-def small_limit_client(tmp_path):
-    env = {"NAUTILUS_VAR_DIR": str(tmp_path), "LOG_LEVEL": "WARNING",
-           "NAUTILUS_OPTIMIZATION_MAX_SETS": "1000"}  # fmt: skip
-    return create_app(load_settings(env)).test_client()
+def small_limit_client(make_client):
+    return make_client(NAUTILUS_OPTIMIZATION_MAX_SETS="1000")
 
 
 def post(client, body):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SHAPE = {"code", "status", "message", "errors"}
+SHAPE = {"code", "status", "message", "errors", "request_id"}
 
 
 def check(response, code: int) -> dict:

@@ -1,0 +1,53 @@
+"""Admitting a job before anything is stored or enqueued: its work size and its owner's quota.
+
+The work of a request is its kind's ``JobLabels.cells`` (symbols x bars for a backtest, times
+parameter sets for an optimization, paths x days x assets x runs for a stress test); a request
+over its kind's limit is a 422 that states the size asked and the limit. An owner with
+``NAUTILUS_QUOTA_QUEUED_JOBS`` jobs waiting is refused with 429 until some start or end.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from api.context import ServiceContext
+from api.errors import fail
+from store.models import QUEUED, Job
+from workers.kinds import JobKind
+
+WORK_UNITS = {
+    "backtest": "symbols x bars",
+    "optimize": "parameter sets x symbols x bars",
+    "montecarlo": "paths x days x assets x runs (the base run and each scenario)",
+}
+RETRY_AFTER_S = 5
+
+
+def check_work(ctx: ServiceContext, kind: JobKind, cells: int) -> None:
+    """422 when the request asks for more work than its kind's limit."""
+    limit = ctx.settings.max_work(kind.workload)
+    if cells <= limit:
+        return
+    variable = f"NAUTILUS_MAX_WORK_{kind.workload.upper()}"
+    message = (
+        f"this {kind.label} asks for {cells:,} units of work ({WORK_UNITS[kind.workload]}); "
+        f"the limit is {limit:,} ({variable}): shorten the dates, use fewer symbols, a coarser "
+        "frequency or fewer sets"
+    )
+    fail(422, message, {"work": [message]}, extra={"work_requested": cells, "work_limit": limit})
+
+
+def check_quota(ctx: ServiceContext, owner: str) -> None:
+    """429 when the owner already has as many queued jobs as the quota allows."""
+    limit = ctx.settings.quota_queued_jobs
+    with ctx.reads() as session:
+        waiting = session.scalar(
+            sa.select(sa.func.count()).where(Job.owner == owner, Job.status == QUEUED)
+        )
+    if (waiting or 0) >= limit:
+        fail(
+            429,
+            f"{owner} has {waiting} queued jobs, the most allowed (NAUTILUS_QUOTA_QUEUED_JOBS="
+            f"{limit}); retry once some have started",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
