@@ -67,7 +67,6 @@ class Settings:
     api_key_pepper: str = field(default="", repr=False)
     auth_cache_s: float = 10.0
     rate_limit: str = "1200/minute"
-    quota_running_jobs: int = 4
     quota_queued_jobs: int = 100
     max_work_backtest: int = 50_000_000
     max_work_optimize: int = 20_000_000_000
@@ -152,7 +151,6 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "api_key_pepper": ("NAUTILUS_API_KEY_PEPPER", str),
     "auth_cache_s": ("NAUTILUS_AUTH_CACHE", float),
     "rate_limit": ("NAUTILUS_RATE_LIMIT", str),
-    "quota_running_jobs": ("NAUTILUS_QUOTA_RUNNING_JOBS", int),
     "quota_queued_jobs": ("NAUTILUS_QUOTA_QUEUED_JOBS", int),
     "max_work_backtest": ("NAUTILUS_MAX_WORK_BACKTEST", int),
     "max_work_optimize": ("NAUTILUS_MAX_WORK_OPTIMIZE", int),

@@ -33,6 +33,7 @@ def values(**overrides):
     base = {
         "id": BACKTEST.new_id(),
         "kind": "backtest",
+        "owner": "it",
         "status": "queued",
         "spec": {"a": 1},
         "spec_hash": "0" * 64,

@@ -19,9 +19,9 @@ def sessions(tmp_path):
     now = utcnow()
     with transaction(factory) as session:
         jobs.insert_job(session, {"id": "opt_1", "kind": "optimization", "status": "running",
-                                  "spec": {}, "spec_hash": "h", "workload": "optimize",
-                                  "pool": "cpu", "queue": "optimize.cpu", "created_at": now,
-                                  "updated_at": now})  # fmt: skip
+                                  "owner": "u", "spec": {}, "spec_hash": "h",
+                                  "workload": "optimize", "pool": "cpu", "queue": "optimize.cpu",
+                                  "created_at": now, "updated_at": now})  # fmt: skip
     yield factory
     engine.dispose()
 
