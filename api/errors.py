@@ -40,6 +40,9 @@ class ApiErrorSchema(Schema):
     )
     work_requested = fields.Integer(metadata={"description": "422 over a work limit: size asked"})
     work_limit = fields.Integer(metadata={"description": "422 over a work limit: the limit"})
+    validation_report = fields.Dict(
+        metadata={"description": "422 on stored data with issues: the data validation report"}
+    )
 
 
 ErrorSchema = ApiErrorSchema

@@ -17,17 +17,17 @@ SCHEMES = {
     "session": {"type": "apiKey", "in": "cookie", "name": COOKIE},
 }
 KEYED = [{name: []} for name in SCHEMES]
-OPEN_PATHS = frozenset({"/health"})  # a key is optional there; it shows admins more
+OPEN_PATHS = frozenset({"/health", "/session"})  # no key needed (/health shows admins more)
 BODY_METHODS = frozenset({"post", "put", "patch", "delete"})
 
 
 def common_responses(path: str, method: str) -> dict[str, str]:
     """Status -> component response of what this operation may answer besides its own."""
-    out = {"429": "TOO_MANY_REQUESTS", "503": "SERVICE_UNAVAILABLE"}
+    out = {"400": "BAD_REQUEST", "429": "TOO_MANY_REQUESTS", "503": "SERVICE_UNAVAILABLE"}
     if path not in OPEN_PATHS:
         out["401"] = "UNAUTHORIZED"
     if method in BODY_METHODS:
-        out |= {"400": "BAD_REQUEST", "403": "FORBIDDEN", "413": HTTPStatus(413).name}
+        out |= {"403": "FORBIDDEN", "413": HTTPStatus(413).name}
     return out
 
 
@@ -42,7 +42,7 @@ class CommonResponses(BasePlugin):
             for status, name in common_responses(path or "", method).items():
                 responses.setdefault(status, name)
             if path in OPEN_PATHS:
-                operation["security"] = [{}, *KEYED]
+                operation["security"] = []
 
 
 def security_schemes(spec: APISpec) -> None:
