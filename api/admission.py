@@ -3,16 +3,16 @@
 The work of a request is its kind's ``JobLabels.cells`` (symbols x bars for a backtest, times
 parameter sets for an optimization, paths x days x assets x runs for a stress test); a request
 over its kind's limit is a 422 that states the size asked and the limit. An owner with
-``NAUTILUS_QUOTA_QUEUED_JOBS`` jobs waiting is refused with 429 until some start or end.
+``NAUTILUS_QUOTA_QUEUED_JOBS`` jobs waiting is refused with 429 until some start or end (the
+count is checked inside the insert itself: ``store.jobs.insert_job``).
 """
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from typing import NoReturn
 
 from api.context import ServiceContext
 from api.errors import fail
-from store.models import QUEUED, Job
 from workers.kinds import JobKind
 
 WORK_UNITS = {
@@ -37,17 +37,12 @@ def check_work(ctx: ServiceContext, kind: JobKind, cells: int) -> None:
     fail(422, message, {"work": [message]}, extra={"work_requested": cells, "work_limit": limit})
 
 
-def check_quota(ctx: ServiceContext, owner: str) -> None:
-    """429 when the owner already has as many queued jobs as the quota allows."""
+def over_quota(ctx: ServiceContext, owner: str, queued: int) -> NoReturn:
+    """429: the owner already has as many queued jobs as the quota allows."""
     limit = ctx.settings.quota_queued_jobs
-    with ctx.reads() as session:
-        waiting = session.scalar(
-            sa.select(sa.func.count()).where(Job.owner == owner, Job.status == QUEUED)
-        )
-    if (waiting or 0) >= limit:
-        fail(
-            429,
-            f"{owner} has {waiting} queued jobs, the most allowed (NAUTILUS_QUOTA_QUEUED_JOBS="
-            f"{limit}); retry once some have started",
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        )
+    fail(
+        429,
+        f"{owner} has {queued} queued jobs, the most allowed (NAUTILUS_QUOTA_QUEUED_JOBS="
+        f"{limit}); retry once some have started",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )

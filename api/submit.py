@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.admission import check_quota, check_work
+from api.admission import check_work, over_quota
 from api.context import ServiceContext
 from api.errors import fail
 from api.resolver import DatabaseResolver, split_flag
@@ -52,7 +52,6 @@ def submit(
     request = kind.parse_request()(body, DatabaseResolver(ctx, scope, proceed))
     labels = request.job_labels()
     check_work(ctx, kind, labels.cells)
-    check_quota(ctx, caller.owner)
     if idempotency_key is not None:
         idempotency_key = owned_key(caller.owner, idempotency_key)
     work = Workload(kind.workload, labels.cells, labels.acceleration_requested)
@@ -76,8 +75,11 @@ def submit(
 def insert_and_enqueue(ctx: ServiceContext, values: dict[str, Any]) -> Submission:
     """Insert the job row (or find it by its idempotency key), then enqueue a new job after the
     commit; a reused key with another body is a 409."""
-    with transaction(ctx.sessions) as session:
-        job, created = jobs.insert_job(session, values)
+    try:
+        with transaction(ctx.sessions) as session:
+            job, created = jobs.insert_job(session, values, ctx.settings.quota_queued_jobs)
+    except jobs.QuotaExceeded as exc:
+        over_quota(ctx, values["owner"], exc.queued)
     if not created:
         if job.spec_hash != values["spec_hash"] or job.kind != values["kind"]:
             fail(409, "this Idempotency-Key was already used with a different request body")

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import loadgen  # noqa: E402
+from cli.keys import create_key  # noqa: E402
 from cli.processes import (  # noqa: E402
     Child,
     api_argv,
@@ -48,6 +49,8 @@ from cli.processes import (  # noqa: E402
 from store.schema import upgrade  # noqa: E402
 from workers.settings import Settings, get_settings, load_settings  # noqa: E402
 
+HEADERS: dict[str, str] = {}
+"""The bench's API key, sent with every request (to the floor too: same bytes on the wire)."""
 BODY = {
     "backtest_name": "bench",
     "backtest_type": "strategy_validation",
@@ -106,6 +109,10 @@ class Bench:
             REDIS_URL=args.redis,
             NAUTILUS_VAR_DIR=str(self.tmp),
             LOG_LEVEL="WARNING",
+            # the limits stay on (their checks are part of the measured path) but this load
+            # must not hit them
+            NAUTILUS_RATE_LIMIT="10000000/minute",
+            NAUTILUS_QUOTA_QUEUED_JOBS="10000000",
             NAUTILUS_EMBEDDED_REDIS="0",
         )
         self.env = env | {"JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT)}
@@ -121,6 +128,7 @@ class Bench:
         with sa.create_engine(self.settings.database_url).begin() as conn:
             conn.execute(sa.text("CREATE TABLE bench_minimal (id text PRIMARY KEY, body jsonb)"))
         self.redis.flushdb()
+        HEADERS["Authorization"] = "Bearer " + create_key(self.settings, "bench", "admin")[1]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -132,9 +140,10 @@ class Bench:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def run(self) -> dict[str, Any]:
-        api, minimal = (
+        api, minimal, guarded = (
             self.serve("api:create_app()"),
             self.serve("bench.minimal_app:create_minimal_app()"),
+            self.serve("bench.minimal_app:create_guarded_app()"),
         )
         figures: dict[str, Any] = {"machine": machine(), "load_average": os.getloadavg()}
         figures["post_one_client"] = self.load(api, post_calls("/backtests"), 1)
@@ -142,6 +151,10 @@ class Bench:
         figures["post_backtests"] = self.load(api, post_calls("/backtests"))
         figures["post_minimal_floor"] = self.load(minimal, post_calls("/minimal"))
         figures["post_vs_floor"] = ratio(figures["post_backtests"], figures["post_minimal_floor"])
+        figures["post_guarded_floor"] = self.load(guarded, post_calls("/minimal"))
+        figures["post_vs_guarded_floor"] = ratio(
+            figures["post_backtests"], figures["post_guarded_floor"]
+        )
         figures["one_client_p50_vs_floor"] = round(
             figures["post_one_client"]["p50_ms"] / figures["post_minimal_one_client"]["p50_ms"], 3
         )
@@ -149,6 +162,10 @@ class Bench:
         figures["get_backtest"] = self.load(api, get_calls(ids, "/backtests/"))
         figures["get_minimal_floor"] = self.load(minimal, get_calls(ids, "/minimal/"))
         figures["get_vs_floor"] = ratio(figures["get_backtest"], figures["get_minimal_floor"])
+        figures["get_guarded_floor"] = self.load(guarded, get_calls(ids, "/minimal/"))
+        figures["get_vs_guarded_floor"] = ratio(
+            figures["get_backtest"], figures["get_guarded_floor"]
+        )
         self.redis.delete("backtest.cpu", "bench.minimal")  # nobody consumed those
         self.start_worker()
         figures["end_to_end"] = self.end_to_end(api, self.args.e2e)
@@ -159,7 +176,7 @@ class Bench:
         """``app`` under the API's own gunicorn command and configuration."""
         port = free_port()
         argv = api_argv("127.0.0.1", port, self.args.web_workers, app=app)
-        env = api_environ(self.settings, port) | {"PYTHONPATH": str(ROOT)}
+        env = api_environ(self.settings, port) | self.env  # the bench's settings win
         self.children.append(Child(app, argv, env, self.tmp / f"gunicorn-{port}.log"))
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/health")
@@ -252,12 +269,12 @@ class Bench:
 
 def post_calls(path: str) -> Any:
     body = json.dumps(BODY).encode()
-    call = loadgen.Call("POST", path, body, {"Content-Type": "application/json"})
+    call = loadgen.Call("POST", path, body, {"Content-Type": "application/json", **HEADERS})
     return lambda i: call
 
 
 def get_calls(ids: list[str], prefix: str) -> Any:
-    return lambda i: loadgen.Call("GET", prefix + ids[(i * 7919) % len(ids)])
+    return lambda i: loadgen.Call("GET", prefix + ids[(i * 7919) % len(ids)], None, HEADERS)
 
 
 def ratio(measured: dict[str, Any], floor: dict[str, Any]) -> float:
@@ -277,15 +294,16 @@ def summarize(timings: list[float]) -> dict[str, Any]:
 
 
 def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json", **HEADERS}
+    request = urllib.request.Request(url, json.dumps(body).encode(), method="POST", headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
 def get_json(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=30) as response:
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=HEADERS), timeout=30
+    ) as response:
         return json.loads(response.read())
 
 

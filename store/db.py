@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,8 +13,25 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 
+def finite_json(value: Any) -> str:
+    """JSON for the database: NaN and infinities are not JSON (PostgreSQL refuses them), so an
+    undefined number is stored as null, which is what documents mean by undefined."""
+    return json.dumps(_finite(value), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An engine for ``url``; SQLite files get WAL and a busy timeout so processes can share one."""
+    kwargs.setdefault("json_serializer", finite_json)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
     # No pre-ping (a round trip per checkout): a connection that died with the server fails one

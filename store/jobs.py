@@ -7,14 +7,16 @@ a reconciler and a cancel request can race without corrupting a job. A running j
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from store.db import dialect_insert
 from store.models import (
     CANCELLED,
     CANCELLING,
@@ -37,22 +39,67 @@ HEAVY = ("spec", "summary", "lease_id", "idempotency_key", "spec_hash", "task_id
 """Columns a status read does not need: the request, and bookkeeping."""
 
 
-def insert_job(session: Session, values: dict[str, Any]) -> tuple[sa.Row[Any], bool]:
+class QuotaExceeded(Exception):
+    """The owner already has as many queued jobs as the quota allows; nothing was inserted."""
+
+    def __init__(self, queued: int) -> None:
+        super().__init__(f"{queued} queued jobs")
+        self.queued = queued
+
+
+def insert_job(
+    session: Session, values: dict[str, Any], queued_limit: int | None = None
+) -> tuple[sa.Row[Any], bool]:
     """Insert a job; with an ``idempotency_key`` already present, return that job instead.
 
-    Returns ``(row, created)``; the row has the ``SUBMITTED`` columns as attributes. One round
-    trip when the job is new (a Core ``INSERT ... RETURNING``: the ORM path costs twice as much).
+    Returns ``(row, created)``; the row has the ``SUBMITTED`` columns as attributes. With
+    ``queued_limit``, the insert happens only while the owner has fewer queued jobs, checked in
+    the same statement (``INSERT ... SELECT ... WHERE count < limit``): one round trip for a new
+    job, quota included. Raises ``QuotaExceeded`` when the quota refused it.
     """
     table = Job.__table__
-    columns = [table.c[name] for name in SUBMITTED]
-    stmt = dialect_insert(session, table).values(**values).returning(*columns)
     key = values.get("idempotency_key")
-    if key:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    row = session.execute(stmt).one_or_none()
+    dialect = session.get_bind().dialect.name
+    stmt = _insert_statement(dialect, tuple(values), queued_limit is not None, bool(key))
+    params = {f"v_{name}": value for name, value in values.items()}
+    row = session.execute(stmt, {**params, "queued_limit": queued_limit}).one_or_none()
     if row is not None:
         return row, True
-    return session.execute(sa.select(*columns).where(table.c.idempotency_key == key)).one(), False
+    columns = [table.c[name] for name in SUBMITTED]
+    existing = None
+    if key:
+        found = session.execute(sa.select(*columns).where(table.c.idempotency_key == key))
+        existing = found.one_or_none()
+    if existing is None:
+        raise QuotaExceeded(queued_count(session, values["owner"]))
+    return existing, False
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_statement(dialect: str, names: tuple[str, ...], guarded: bool, idempotent: bool) -> Any:
+    """The job insert for these columns, built once: bound parameters ``v_<column>`` (and
+    ``queued_limit`` when ``guarded`` by the owner's count of queued jobs)."""
+    table = Job.__table__
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    binds = [sa.bindparam(f"v_{n}", type_=table.c[n].type) for n in names]
+    if not guarded:
+        stmt = insert.values(dict(zip(names, binds, strict=True)))
+    else:
+        waiting = (
+            sa.select(sa.func.count())
+            .where(Job.owner == sa.bindparam("v_owner"), Job.status == QUEUED)
+            .scalar_subquery()
+        )
+        limit = sa.bindparam("queued_limit", type_=sa.Integer)
+        stmt = insert.from_select(names, sa.select(*binds).where(waiting < limit))
+    if idempotent:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return stmt.returning(*(table.c[name] for name in SUBMITTED))
+
+
+def queued_count(session: Session, owner: str) -> int:
+    query = sa.select(sa.func.count()).where(Job.owner == owner, Job.status == QUEUED)
+    return int(session.scalar(query) or 0)
 
 
 def get_job(session: Session, job_id: str, owner: str | None = None) -> Job | None:
@@ -64,12 +111,19 @@ def get_job(session: Session, job_id: str, owner: str | None = None) -> Job | No
 def get_status(session: Session, job_id: str, owner: str | None = None) -> sa.Row[Any] | None:
     """A job's status columns (not its request), in one Core query: what status reads need;
     with ``owner``, only when that owner submitted it."""
+    params = {"job_id": job_id, "owner": owner}
+    return session.connection().execute(_status_select(owner is not None), params).one_or_none()
+
+
+@functools.lru_cache(maxsize=2)
+def _status_select(by_owner: bool) -> Any:
+    """Built once (a status read is the service's most frequent query)."""
     table = Job.__table__
     columns = [c for c in table.c if c.name not in HEAVY]
-    stmt = sa.select(*columns).where(table.c.id == job_id)
-    if owner is not None:
-        stmt = stmt.where(table.c.owner == owner)
-    return session.execute(stmt).one_or_none()
+    stmt = sa.select(*columns).where(table.c.id == sa.bindparam("job_id"))
+    if by_owner:
+        stmt = stmt.where(table.c.owner == sa.bindparam("owner"))
+    return stmt
 
 
 def mark_enqueued(session: Session, job_id: str, task_id: str, **values: Any) -> None:
