@@ -42,6 +42,14 @@ def signal_dtype() -> np.dtype:
     return np.dtype(np.float32 if platform() == "metal" else np.float64)
 
 
+def simulation_backend() -> str:
+    """Which simulation runs here: the JAX scan on accelerators, the configured CPU backend
+    (``accel.jit``: the fused numba loop by default) on a CPU."""
+    from accel import jit
+
+    return "jax" if is_accelerator() else jit.cpu_backend()
+
+
 SCAN_UNROLL = {"cpu": 1, "accelerator": 8}
 """Bars per scan iteration; measured with bench/unroll.py."""
 

@@ -10,6 +10,7 @@ results to the figures a report needs, on the device.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -18,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import accel  # noqa: F401  (64-bit mode)
+from accel.device import simulation_backend
 
 BLOCK = 256
 """Paths drawn from one key: chunks are whole blocks, so chunking never changes the numbers."""
@@ -100,8 +102,11 @@ def path_stats(values, initial) -> PathStats:
     return PathStats(values[:, -1] / initial - 1.0, jnp.minimum(drawdown, 0.0))
 
 
-def draw_log_returns(keys, model: Model, horizon: int, method: str, block: int) -> jnp.ndarray:
-    """``(len(keys) * BLOCK, H, K)`` log returns: one block of paths per key."""
+def draw_log_returns(
+    keys, model: Model, horizon: int, method: str, block: int, antithetic: bool = False
+) -> jnp.ndarray:
+    """``(len(keys) * BLOCK, H, K)`` log returns: one block of paths per key. ``antithetic``
+    makes each odd path the mirror of the even path before it (``2 drift - r``)."""
 
     def one(key):
         if method == "parametric_normal":
@@ -111,7 +116,11 @@ def draw_log_returns(keys, model: Model, horizon: int, method: str, block: int) 
         return block_bootstrap(key, model.history, BLOCK, horizon, block)
 
     draws = jax.vmap(one)(keys)
-    return draws.reshape(-1, *draws.shape[2:])
+    draws = draws.reshape(-1, *draws.shape[2:])
+    if not antithetic or method == "bootstrap":
+        return draws
+    even = draws[0::2]
+    return jnp.stack([even, 2.0 * model.drift - even], axis=1).reshape(draws.shape)
 
 
 def block_keys(seed, stream, first: int | jnp.ndarray, n_blocks: int) -> jnp.ndarray:
@@ -120,14 +129,18 @@ def block_keys(seed, stream, first: int | jnp.ndarray, n_blocks: int) -> jnp.nda
     return jax.vmap(lambda i: jax.random.fold_in(root, i))(first + jnp.arange(n_blocks))
 
 
-def chunk_stats(seed, stream, first, model: Model, book: Book, n_blocks, horizon, method, block):
+def chunk_stats(
+    seed, stream, first, model: Model, book: Book, n_blocks, horizon, method, block, anti=False
+):
     """Path statistics of blocks ``first .. first + n_blocks - 1``: one chunk's whole program."""
     keys = block_keys(seed, stream, first, n_blocks)
-    log_returns = draw_log_returns(keys, model, horizon, method, block)
+    log_returns = draw_log_returns(keys, model, horizon, method, block, anti)
     return path_stats(book_values(log_returns, book), book.start_value)
 
 
-_chunk_stats = jax.jit(chunk_stats, static_argnames=("n_blocks", "horizon", "method", "block"))
+_chunk_stats = jax.jit(
+    chunk_stats, static_argnames=("n_blocks", "horizon", "method", "block", "anti")
+)
 
 
 def chunk_blocks(n_paths: int, horizon: int, n_assets: int, itemsize: int, budget: int) -> int:
@@ -163,6 +176,7 @@ def simulate(
     stream: int = 0,
     block: int = 1,
     budget: int,
+    antithetic: bool = False,
 ) -> PathStats:
     """Per-path statistics of whole blocks covering ``n_paths`` paths, in memory chunks.
 
@@ -174,7 +188,9 @@ def simulate(
     per_chunk, n_chunks = _plan(n_paths, horizon, method, book, budget)
     seed, stream = np.uint32(seed), np.uint32(stream)
     parts = [
-        _chunk_stats(seed, stream, i * per_chunk, model, book, per_chunk, horizon, method, block)
+        _chunk_stats(
+            seed, stream, i * per_chunk, model, book, per_chunk, horizon, method, block, antithetic
+        )
         for i in range(n_chunks)
     ]
     if n_chunks == 1:
@@ -196,39 +212,42 @@ class Summary(NamedTuple):
     drawdown_quantiles: jnp.ndarray
 
 
-def sorted_quantile(sorted_values, q) -> jnp.ndarray:
+def sorted_quantile(sorted_values, q, xp=jnp) -> jnp.ndarray:
     """Linear-interpolation quantiles (numpy's default) of an already sorted 1-D array."""
-    position = jnp.asarray(q, sorted_values.dtype) * (sorted_values.shape[0] - 1)
-    low = jnp.floor(position).astype(jnp.int32)
-    high = jnp.minimum(low + 1, sorted_values.shape[0] - 1)
+    position = xp.asarray(q, sorted_values.dtype) * (sorted_values.shape[0] - 1)
+    low = xp.floor(position).astype(xp.int32)
+    high = xp.minimum(low + 1, sorted_values.shape[0] - 1)
     weight = position - low
     return sorted_values[low] + weight * (sorted_values[high] - sorted_values[low])
 
 
-def tail_mean(sorted_values, tail: float) -> jnp.ndarray:
+def tail_mean(sorted_values, tail: float, xp=jnp) -> jnp.ndarray:
     """Mean of the ``floor((n - 1) * tail) + 1`` smallest values (``engine.metrics``' CVaR)."""
     k = math.floor((sorted_values.shape[0] - 1) * tail) + 1
-    return jnp.mean(sorted_values[:k])
+    return xp.mean(sorted_values[:k])
 
 
-def summarize(stats: PathStats, n_paths: int, quantiles: tuple, tails: tuple, bins: int) -> Summary:
-    """Reduce the first ``n_paths`` per-path results to a ``Summary``.
+def summarize(
+    stats: PathStats, n_paths: int, quantiles: tuple, tails: tuple, bins: int, xp=jnp
+) -> Summary:
+    """Reduce the first ``n_paths`` per-path results to a ``Summary`` (``xp``: ``jax.numpy``
+    on the device, ``numpy`` for the CPU kernel's results).
 
     ``quantiles`` and ``tails`` are probabilities.
     """
-    final = jnp.sort(stats.final_return[:n_paths])
-    drawdown = jnp.sort(stats.max_drawdown[:n_paths])
-    counts, edges = jnp.histogram(final, bins=bins)
+    final = xp.sort(stats.final_return[:n_paths])
+    drawdown = xp.sort(stats.max_drawdown[:n_paths])
+    counts, edges = xp.histogram(final, bins=bins)
     return Summary(
-        mean_return=jnp.mean(final),
-        return_quantiles=sorted_quantile(final, quantiles),
-        var=sorted_quantile(final, tails),
-        cvar=jnp.stack([tail_mean(final, t) for t in tails]),
-        probability_of_loss=jnp.mean(final < 0),
+        mean_return=xp.mean(final),
+        return_quantiles=sorted_quantile(final, quantiles, xp),
+        var=sorted_quantile(final, tails, xp),
+        cvar=xp.stack([tail_mean(final, t, xp) for t in tails]),
+        probability_of_loss=xp.mean(final < 0),
         histogram_counts=counts,
         histogram_edges=edges,
-        mean_drawdown=jnp.mean(drawdown),
-        drawdown_quantiles=sorted_quantile(drawdown, quantiles),
+        mean_drawdown=xp.mean(drawdown),
+        drawdown_quantiles=sorted_quantile(drawdown, quantiles, xp),
     )
 
 
@@ -252,13 +271,14 @@ def unpack(vector: np.ndarray, n_quantiles: int, n_tails: int, bins: int) -> Sum
 
 
 def _one_chunk_packed(
-    seed, stream, model, book, n_blocks, horizon, method, block, n_paths, quantiles, tails, bins
-):
-    stats = chunk_stats(seed, stream, 0, model, book, n_blocks, horizon, method, block)
+    seed, stream, model, book, n_blocks, horizon, method, block, n_paths, quantiles, tails, bins,
+    anti,
+):  # fmt: skip
+    stats = chunk_stats(seed, stream, 0, model, book, n_blocks, horizon, method, block, anti)
     return pack(summarize(stats, n_paths, quantiles, tails, bins))
 
 
-_one_chunk_packed_jit = jax.jit(_one_chunk_packed, static_argnums=tuple(range(4, 12)))
+_one_chunk_packed_jit = jax.jit(_one_chunk_packed, static_argnums=tuple(range(4, 13)))
 _packed_summary_jit = jax.jit(
     lambda stats, *static: pack(summarize(stats, *static)), static_argnums=(1, 2, 3, 4)
 )
@@ -278,15 +298,64 @@ def simulate_summary(
     quantiles: tuple,
     tails: tuple,
     bins: int,
+    antithetic: bool = False,
+    backend: str | None = None,
 ) -> Summary:
-    """``summarize(simulate(...))`` on the host (numpy): one compiled program and one copy
-    when the run fits one chunk, which is what small runs on an accelerator spend time on."""
+    """``summarize(simulate(...))`` on the host (numpy). ``backend`` ``numba`` (the default on
+    a CPU) runs the fused counter-based kernel of ``accel.montecarlo_nb``; ``jax`` compiles one
+    program and makes one copy when the run fits one chunk, which is what small runs on an
+    accelerator spend time on. The two backends draw different (equally distributed) paths."""
+    levels = (n_paths, quantiles, tails, bins)
+    if (backend or simulation_backend()) == "numba":
+        stats = fused_path_stats(
+            model,
+            book,
+            n_paths=n_paths,
+            horizon=horizon,
+            method=method,
+            seed=seed,
+            stream=stream,
+            block=block,
+            antithetic=antithetic,
+        )
+        return summarize(stats, *levels, xp=np)
     per_chunk, n_chunks = _plan(n_paths, horizon, method, book, budget)
     if n_chunks > 1:
         run = dict(horizon=horizon, method=method, seed=seed, stream=stream, block=block)
-        stats = simulate(model, book, n_paths=n_paths, budget=budget, **run)
-        packed = _packed_summary_jit(stats, n_paths, quantiles, tails, bins)
+        stats = simulate(model, book, n_paths=n_paths, budget=budget, antithetic=antithetic, **run)
+        packed = _packed_summary_jit(stats, *levels)
     else:
-        static = (per_chunk, horizon, method, block, n_paths, quantiles, tails, bins)
+        static = (per_chunk, horizon, method, block, *levels, antithetic)
         packed = _one_chunk_packed_jit(np.uint32(seed), np.uint32(stream), model, book, *static)
     return unpack(packed, len(quantiles), len(tails), bins)
+
+
+def fused_path_stats(
+    model: Model,
+    book: Book,
+    *,
+    n_paths: int,
+    horizon: int,
+    method: str,
+    seed: int,
+    stream: int = 0,
+    block: int = 1,
+    antithetic: bool = False,
+    first: int = 0,
+) -> PathStats:
+    """Paths ``first .. first + n_paths - 1`` on the CPU kernel, as numpy float64; the same
+    path index gives the same path however the run is split."""
+    from accel import jit, montecarlo_nb
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    final, drawdown = np.empty(n_paths), np.empty(n_paths)
+    f32 = functools.partial(np.asarray, dtype=np.float32)
+    jit.use_threads()
+    montecarlo_nb.path_stats(
+        montecarlo_nb.METHOD_CODES[method], montecarlo_nb.seed_key(seed, stream), first, n_paths,
+        horizon, f32(model.drift), f32(model.chol), float(model.dof), f32(model.history),
+        max(int(block), 1), np.asarray(book.exposures, np.float64), float(book.cash),
+        float(book.start_value), antithetic, final, drawdown,
+    )  # fmt: skip
+    return PathStats(final, drawdown)

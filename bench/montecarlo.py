@@ -8,14 +8,17 @@ and the histogram, ending with the summary on the host. Inputs are on the device
     python bench/montecarlo.py                          # 10,000 and 1,000,000 paths, 252 x 5
     python bench/montecarlo.py --paths 10000 --methods parametric_normal parametric_t bootstrap
     python bench/montecarlo.py --seed-example           # the engine on the seed's request
+    python bench/montecarlo.py --backends numba jax     # the CPU kernel and the JAX program
 
-Reports the first call (compile + run) and the best and median of the warm calls, in ms.
+Reports the first call (compile + run) and the best and median of the warm calls, in ms, with
+the load average before each row (the machine is shared).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -52,7 +55,7 @@ def inputs(n_assets: int, dtype):
     return model, book
 
 
-def one_run(model, book, n_paths: int, days: int, method: str, budget: int):
+def one_run(model, book, n_paths: int, days: int, method: str, budget: int, backend: str):
     from accel import montecarlo as mc
 
     summary = mc.simulate_summary(
@@ -67,27 +70,33 @@ def one_run(model, book, n_paths: int, days: int, method: str, budget: int):
         quantiles=(0.01, 0.05, 0.5, 0.95, 0.99),
         tails=(0.05, 0.01),
         bins=50,
+        backend=backend,
     )
     return summary  # numpy, on the host: the timing includes the copy
 
 
-def measure(n_paths: int, days: int, n_assets: int, method: str, repeat: int) -> dict:
+def measure(n_paths: int, days: int, n_assets: int, method: str, repeat: int, backend) -> dict:
+    from accel import jit
     from accel.device import compute_dtype, device_label, memory_budget
 
+    jit.configure(ROOT / "var" / "bench-kernel-cache")
     dtype = compute_dtype()
     model, book = inputs(n_assets, dtype)
     budget = memory_budget()
+    load = os.getloadavg()
+    run = (model, book, n_paths, days, method, budget, backend)
     start = time.perf_counter()
-    summary = one_run(model, book, n_paths, days, method, budget)
+    summary = one_run(*run)
     first = time.perf_counter() - start
     warm = []
     for _ in range(repeat):
         start = time.perf_counter()
-        one_run(model, book, n_paths, days, method, budget)
+        one_run(*run)
         warm.append(time.perf_counter() - start)
     return {
-        "device": device_label(),
-        "dtype": dtype.name,
+        "device": f"{device_label()} ({backend})",
+        "load_average": [round(x, 2) for x in load],
+        "dtype": "float32 draws, float64 book" if backend == "numba" else dtype.name,
         "method": method,
         "paths": n_paths,
         "days": days,
@@ -144,15 +153,18 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=5)
     parser.add_argument("--methods", nargs="+", default=["parametric_normal"])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--backends", nargs="+", default=["numba", "jax"])
     parser.add_argument("--seed-example", action="store_true", help="time the engine instead")
     args = parser.parse_args()
     if args.seed_example:
         print(json.dumps(seed_example(args.repeat)), flush=True)
         return
-    for method in args.methods:
-        for n_paths in args.paths:
-            repeat = args.repeat if n_paths <= 100_000 else max(1, args.repeat // 2)
-            print(json.dumps(measure(n_paths, args.days, args.assets, method, repeat)), flush=True)
+    for backend in args.backends:
+        for method in args.methods:
+            for n_paths in args.paths:
+                repeat = args.repeat if n_paths <= 100_000 else max(1, args.repeat // 2)
+                row = measure(n_paths, args.days, args.assets, method, repeat, backend)
+                print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

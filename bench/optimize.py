@@ -7,7 +7,8 @@ Cases:
   seed     the seed's example (momentum_factor, 5 x 4 x 3 = 60 sets, 5 symbols, one quarter)
            through the API and the chord, with one CPU worker of 2 processes
   sweep    the 10,000-set optimization through the API and the chord, same worker
-  scaling  the sweep's work with a worker of 1 process, then of 2
+  scaling  the sweep's work with a worker of 1 process, then of 2, kernels single-threaded
+           (NAUTILUS_KERNEL_THREADS=1), so the ratio measures scaling by processes
 
     python bench/optimize.py --cases kernel                 # also on a GPU machine
     python bench/optimize.py --cases seed,sweep,scaling     # needs PostgreSQL and Redis
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -79,9 +81,12 @@ SEED = {
 
 def kernel_case(batch: int, repeat: int) -> dict:
     """Score the 10,000 sets in ``batch``-sized header batches here, then the callback's work."""
+    from accel import jit
     from accel.device import device_label
     from engine.data import synthetic_market
     from engine.optimize import parse_optimization_request
+
+    jit.configure(ROOT / "var" / "bench-kernel-cache")
     from engine.optimize.run import optimization_document, score_sets, spec_folds, with_baseline
 
     request = parse_optimization_request(SWEEP)
@@ -121,7 +126,7 @@ def _seconds(fn) -> float:
 class Deployment:
     """A scratch database, a Redis database, one CPU worker subprocess and the API in-process."""
 
-    def __init__(self, pg: str, redis_db: int, concurrency: int, var: Path) -> None:
+    def __init__(self, pg: str, redis_db: int, concurrency: int, var: Path, threads: int) -> None:
         import psycopg
 
         from store.schema import upgrade
@@ -137,7 +142,8 @@ class Deployment:
         upgrade(url)
         env = {"DATABASE_URL": url, "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
                "NAUTILUS_VAR_DIR": str(var), "LOG_LEVEL": "WARNING",
-               "NAUTILUS_PROGRESS_INTERVAL": "0"}  # fmt: skip
+               "NAUTILUS_PROGRESS_INTERVAL": "0",
+               "NAUTILUS_KERNEL_THREADS": str(threads)}  # fmt: skip
         self.settings = load_settings(env)
         self.concurrency = concurrency
         self.worker = None
@@ -187,9 +193,10 @@ class Deployment:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
 
 
-def service_case(name: str, body: dict, args, concurrency: int) -> dict:
+def service_case(name: str, body: dict, args, concurrency: int, threads: int = 0) -> dict:
+    """``threads`` per kernel call in each worker process (0: the settings' automatic choice)."""
     with tempfile.TemporaryDirectory() as var:
-        deployment = Deployment(args.pg, args.redis_db, concurrency, Path(var))
+        deployment = Deployment(args.pg, args.redis_db, concurrency, Path(var), threads)
         try:
             deployment.start()
             first, _ = deployment.run(body)
@@ -202,6 +209,7 @@ def service_case(name: str, body: dict, args, concurrency: int) -> dict:
     return {
         "case": name,
         "worker_processes": concurrency,
+        "kernel_threads": threads or "auto",
         "sets": sets,
         "first_s": round(first, 3),
         "end_to_end_s": round(seconds, 3),
@@ -217,7 +225,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--batch", type=int, default=1024, help="sets per batch (kernel case)")
     parser.add_argument("--pg", default="127.0.0.1:5432")
-    parser.add_argument("--redis-db", type=int, default=15)
+    parser.add_argument("--redis-db", type=int, default=1, help="0 and 1 are never leased by tests")
     args = parser.parse_args()
     cases = args.cases.split(",")
     out = []
@@ -228,12 +236,12 @@ def main() -> None:
     if "sweep" in cases:
         out.append(service_case("sweep", SWEEP, args, concurrency=2))
     if "scaling" in cases:
-        one = service_case("scaling", SWEEP, args, concurrency=1)
-        two = service_case("scaling", SWEEP, args, concurrency=2)
+        one = service_case("scaling", SWEEP, args, concurrency=1, threads=1)
+        two = service_case("scaling", SWEEP, args, concurrency=2, threads=1)
         two["speedup_vs_1"] = round(one["end_to_end_s"] / two["end_to_end_s"], 2)
         out += [one, two]
     for row in out:
-        print(json.dumps(row))
+        print(json.dumps({**row, "load_average": os.getloadavg()}))
 
 
 if __name__ == "__main__":

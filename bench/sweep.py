@@ -4,19 +4,25 @@ Cases, each run in its own subprocess so peak RSS is its own:
   goog      fast and slow 2..100, fast < slow (4,851 sets) on the 2,148 GOOG daily bars
   universe  fast 5..100 step 5 x slow 110..300 step 10 (400 sets) x N symbols x T bars of
             seeded synthetic data, each symbol its own account
-  single    one 5-symbol, 1-year daily backtest with the full results document
+  single    one 5-symbol, 1-year daily backtest with the full results document; the peer is
+            backtesting.py's run() of its README SMA cross on one symbol (GOOG)
 
-    python bench/sweep.py                        # goog + single, ours and vectorbt
-    python bench/sweep.py --cases universe --symbols 500 --bars 5000
-    python bench/sweep.py --engines ours         # skip vectorbt
+Engines: ``ours`` (the fused numba CPU loop), ``ours-jax`` (the JAX array path and scan), and
+the peers (vectorbt 1.2.0, backtesting.py), all timed in the same run on the same machine.
 
-Reports sets/s, ns per set-bar, compile time (first call minus warm call) and peak RSS.
+    python bench/sweep.py                        # goog + single, every engine
+    python bench/sweep.py --cases universe --engines ours --symbols 500 --bars 5000
+    python bench/sweep.py --engines ours vectorbt
+
+Reports sets/s, ns per set-bar, compile time (first call minus warm call), peak RSS, and the
+load average before each case (the machine is shared: compare ratios within one run).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -65,7 +71,16 @@ def _timed(fn, repeat: int) -> tuple[float, float]:
     return first, min(warm)
 
 
-def ours_sweep(market, sets, per_symbol: bool, repeat: int) -> dict:
+def configure(engine: str) -> str:
+    """The kernels' on-disk cache under var/; the backend an ``ours*`` engine runs."""
+    from accel import jit
+
+    backend = "jax" if engine == "ours-jax" else "numba"
+    jit.configure(ROOT / "var" / "bench-kernel-cache", cpu_backend=backend)
+    return backend
+
+
+def ours_sweep(market, sets, per_symbol: bool, repeat: int, backend: str) -> dict:
     from accel.device import compute_dtype, device_label, signal_dtype
     from accel.kernel import Costs
     from engine.portfolio import limits_for
@@ -83,14 +98,14 @@ def ours_sweep(market, sets, per_symbol: bool, repeat: int) -> dict:
     out = {}
 
     def run():
-        out["scores"] = sweep(strategy, bars, params, rules, per_symbol=per_symbol)
+        out["scores"] = sweep(strategy, bars, params, rules, per_symbol=per_symbol, backend=backend)
         np.asarray(out["scores"]["final_equity"])
 
     first, warm = _timed(run, repeat)
     return {
         "first_s": first,
         "warm_s": warm,
-        "device": device_label(),
+        "device": f"{device_label()} ({backend})",
         "dtype": str(compute_dtype()),
     }
 
@@ -125,23 +140,25 @@ def vectorbt_sweep(frame, sets, repeat: int) -> dict:
 
 def run_case(case: str, engine: str, args) -> dict:
     if case == "single":
-        return single_backtest(args.repeat)
+        if engine == "backtesting":
+            return backtesting_single(args.repeat)
+        return single_backtest(args.repeat, configure(engine))
     if case == "goog":
         frame, sets = goog_frame(), goog_sets()
         n_bars, n_cols = len(frame), 1
-        if engine == "ours":
+        if engine.startswith("ours"):
             from engine.market import Market
 
             market = Market.from_frames({"GOOG": frame}, source="file")
-            result = ours_sweep(market, sets, per_symbol=False, repeat=args.repeat)
+            result = ours_sweep(market, sets, False, args.repeat, configure(engine))
         else:
             result = vectorbt_sweep(frame, sets, args.repeat)
     else:
         market, sets = universe_market(args.symbols, args.bars), universe_sets()
         n_bars, n_cols = market.n_bars, len(market.symbols)
-        if engine != "ours":
+        if not engine.startswith("ours"):
             raise SystemExit("vectorbt universe: run it by hand, it takes minutes and GBs")
-        result = ours_sweep(market, sets, per_symbol=True, repeat=args.repeat)
+        result = ours_sweep(market, sets, True, args.repeat, configure(engine))
     set_bars = len(sets) * n_cols * n_bars
     result.update(
         case=case,
@@ -156,7 +173,26 @@ def run_case(case: str, engine: str, args) -> dict:
     return result
 
 
-def single_backtest(repeat: int) -> dict:
+def backtesting_single(repeat: int) -> dict:
+    """backtesting.py 0.6.6's run() of its README SMA cross on GOOG (one symbol, 2,148 bars)."""
+    import warnings
+
+    from backtesting import Backtest
+    from backtesting.test import GOOG
+
+    from tests.unit.engine.test_parity_backtesting_py import SmaCross
+
+    def run():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Backtest(GOOG, SmaCross, cash=10_000, commission=0.002).run()
+
+    first, warm = _timed(run, repeat)
+    return {"case": "single", "engine": "backtesting", "first_s": first, "warm_s": warm,
+            "compile_s": 0.0, "device": "cpu (python)"}  # fmt: skip
+
+
+def single_backtest(repeat: int, backend: str) -> dict:
     from engine.backtest import required_symbols, run_backtest
     from engine.data import synthetic_market
     from engine.spec import parse_spec
@@ -173,16 +209,17 @@ def single_backtest(repeat: int) -> dict:
         }
     )
     market = synthetic_market(required_symbols(spec), spec.start_date, spec.end_date)
-    first, warm = _timed(lambda: json.dumps(run_backtest(spec, market).document()), repeat)
+    document = lambda: json.dumps(run_backtest(spec, market, backend=backend).document())  # noqa: E731
+    first, warm = _timed(document, repeat)
     from accel.device import device_label
 
     return {
         "case": "single",
-        "engine": "ours",
+        "engine": "ours" if backend == "numba" else "ours-jax",
         "first_s": first,
         "warm_s": warm,
         "compile_s": first - warm,
-        "device": device_label(),
+        "device": f"{device_label()} ({backend})",
     }
 
 
@@ -192,11 +229,15 @@ def child(args) -> None:
     print(json.dumps(result))
 
 
+PEERS = {"goog": "vectorbt", "single": "backtesting", "universe": None}
+
+
 def parent(args) -> None:
     rows = []
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')} UTC, {os.cpu_count()} cores", flush=True)
     for case in args.cases:
-        for engine in args.engines if case != "single" else ["ours"]:
-            if case == "universe" and engine == "vectorbt":
+        for engine in args.engines:
+            if engine not in ("ours", "ours-jax", PEERS[case]):
                 continue
             cmd = [
                 sys.executable,
@@ -213,11 +254,12 @@ def parent(args) -> None:
                 "--bars",
                 str(args.bars),
             ]
+            load = " ".join(f"{x:.2f}" for x in os.getloadavg())
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if proc.returncode:
                 print(proc.stderr[-2000:], file=sys.stderr)
                 continue
-            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]) | {"load": load})
             print(_format(rows[-1]), flush=True)
     _compare(rows)
 
@@ -228,14 +270,17 @@ def _format(r: dict) -> str:
         text += f"  {r['sets_per_s']:12,.0f} sets/s  {r['ns_per_set_bar']:7.2f} ns/set-bar"
     return text + (
         f"  compile {r['compile_s']:6.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB  [{r['device']}]"
+        f"  load {r['load']}"
     )
 
 
 def _compare(rows: list[dict]) -> None:
     by = {(r["case"], r["engine"]): r for r in rows}
-    if ("goog", "ours") in by and ("goog", "vectorbt") in by:
-        ratio = by["goog", "vectorbt"]["warm_s"] / by["goog", "ours"]["warm_s"]
-        print(f"goog: ours is {ratio:.2f}x vectorbt (warm, same run)")
+    for case, peer in PEERS.items():
+        for engine in ("ours", "ours-jax"):
+            if (case, engine) in by and (case, peer) in by:
+                ratio = by[case, peer]["warm_s"] / by[case, engine]["warm_s"]
+                print(f"{case}: {engine} is {ratio:.2f}x {peer} (warm, same run)")
 
 
 def main() -> None:
@@ -244,7 +289,10 @@ def main() -> None:
         "--cases", nargs="+", default=["goog", "single"], choices=["goog", "universe", "single"]
     )
     parser.add_argument(
-        "--engines", nargs="+", default=["ours", "vectorbt"], choices=["ours", "vectorbt"]
+        "--engines",
+        nargs="+",
+        default=["ours", "ours-jax", "vectorbt", "backtesting"],
+        choices=["ours", "ours-jax", "vectorbt", "backtesting"],
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--symbols", type=int, default=500)

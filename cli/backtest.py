@@ -65,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
     from cli.progress import progress_bar
     from engine.backtest import run_backtest
     from engine.spec import parse_spec
+    from tasks.kernels import configure
+    from workers.settings import get_settings
 
+    configure(get_settings(), processes=1)
     try:
         spec = parse_spec(json.loads(args.spec.read_text()))
         with progress_bar("backtest", enabled=not args.no_progress) as update:

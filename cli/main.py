@@ -6,7 +6,14 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["cli.backtest", "cli.service", "cli.data", "cli.remote", "cli.keys"]
+COMMAND_MODULES = [
+    "cli.backtest",
+    "cli.optimize",
+    "cli.service",
+    "cli.data",
+    "cli.remote",
+    "cli.keys",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

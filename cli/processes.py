@@ -117,7 +117,10 @@ def worker_argv(
 
 
 def worker_environ(settings: Settings, pool: str) -> dict[str, str]:
-    extra = {"JAX_COMPILATION_CACHE_DIR": str(settings.jax_cache_dir)}
+    extra = {
+        "JAX_COMPILATION_CACHE_DIR": str(settings.jax_cache_dir),
+        "NUMBA_CACHE_DIR": str(settings.kernel_cache / "numba"),
+    }
     if pool == "gpu":
         extra |= {
             "CUDA_VISIBLE_DEVICES": settings.gpu_device,

@@ -15,7 +15,7 @@ from engine.errors import DataError
 from engine.market import Market
 from engine.metrics import performance_metrics
 from engine.report import results_document
-from engine.simulation import bars_for, execution_prices, run_lanes
+from engine.simulation import bars_for, execution_prices, simulate_lanes
 from engine.spec import BacktestSpec
 from engine.strategies import get_strategy
 from engine.sweep import rules_for
@@ -106,9 +106,15 @@ def _window(spec: BacktestSpec, market: Market) -> tuple[Market, np.ndarray | No
 
 
 def run_backtest(
-    spec: BacktestSpec, market: Market, *, progress: Progress | None = None
+    spec: BacktestSpec,
+    market: Market,
+    *,
+    progress: Progress | None = None,
+    backend: str | None = None,
 ) -> BacktestResult:
-    """Simulate ``spec`` on ``market``; ``progress(fraction, message)`` may raise to cancel."""
+    """Simulate ``spec`` on ``market``; ``progress(fraction, message)`` may raise to cancel.
+
+    ``backend`` (``numba`` or ``jax``) defaults to ``accel.device.simulation_backend()``."""
     report = progress or (lambda fraction, message: None)
     started = time.perf_counter()
     traded, benchmark = _window(spec, market)
@@ -117,7 +123,7 @@ def run_backtest(
     bars = bars_for(traded, signal_dtype())
     rules = rules_for(spec, traded.symbols)
     report(0.2, "simulating")
-    _, path = run_lanes(
+    _, path = simulate_lanes(
         bars,
         strategy.encode([spec.strategy_parameters]),
         rules.costs,
@@ -126,8 +132,8 @@ def run_backtest(
         strategy=strategy,
         fill=rules.fill,
         whole_shares=rules.whole_shares,
-        record=True,
         dtype=compute_dtype(),
+        backend=backend,
     )
     report(0.8, "scoring")
     shares = np.asarray(path.shares[:, 0], dtype=np.float64)

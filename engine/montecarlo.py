@@ -231,6 +231,7 @@ def monte_carlo(
         quantiles=tuple(p / 100 for p in PERCENTILES),
         tails=TAILS,
         bins=HISTOGRAM_BINS,
+        antithetic=request.antithetic,
     )
     return {
         "method": request.method,
@@ -240,6 +241,7 @@ def monte_carlo(
         "seed": request.seed,
         "stream": stream,
         "drift": request.drift,
+        "antithetic": request.antithetic,
         "start_value": book.value,
         "dtype": dtype.name,
         **summary_document(summary, book.value),

@@ -1,7 +1,8 @@
 """From bars and parameter sets to simulated accounts: signals, limits, alignment, the scan.
 
 One jitted function per (strategy, shapes): a second call with the same shapes reuses the
-compiled program.
+compiled program. ``simulate_lanes`` picks the backend: this JAX path, or the fused CPU loop
+of ``engine.fused`` (same rules, same outputs).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from accel.device import scan_unroll
-from accel.kernel import Costs, Prices, simulate
+from accel.device import scan_unroll, simulation_backend
+from accel.kernel import Account, Costs, Path, Prices, simulate
 from engine.market import Market
 from engine.portfolio import Limits, apply_limits
 from engine.strategies import Bars, Strategy
@@ -102,3 +103,46 @@ def run_lanes(
         record=record,
         unroll=scan_unroll(),
     )
+
+
+def simulate_lanes(
+    bars: Bars,
+    params: Mapping[str, np.ndarray],
+    costs: Costs,
+    initial_cash: float,
+    limits: Limits,
+    *,
+    strategy: Strategy,
+    fill: str,
+    whole_shares: bool,
+    dtype=None,
+    backend: str | None = None,
+) -> tuple[Account, Path]:
+    """Every parameter set's account with its whole path recorded, as numpy, on ``backend``
+    (default ``accel.device.simulation_backend()``: ``numba`` or ``jax``)."""
+    if (backend or simulation_backend()) == "numba":
+        from engine import fused
+
+        return fused.simulate(
+            strategy,
+            bars,
+            params,
+            costs,
+            initial_cash,
+            limits,
+            fill=fill,
+            whole_shares=whole_shares,
+        )
+    account, path = run_lanes(
+        bars,
+        params,
+        costs,
+        initial_cash,
+        limits,
+        strategy=strategy,
+        fill=fill,
+        whole_shares=whole_shares,
+        record=True,
+        dtype=dtype,
+    )
+    return jax.tree.map(np.asarray, account), jax.tree.map(np.asarray, path)

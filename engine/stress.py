@@ -68,6 +68,7 @@ class StressRequest(Canonical):
     strategy_paths: int = 0  # re-run the backtest's strategy on this many simulated paths
     book_symbols: int = field(default=0, compare=False, metadata={"internal": True})
     """How many symbols the base backtest holds, once the resolver looked it up."""
+    antithetic: bool = False  # pair each path with its mirror image (parametric methods)
 
     @property
     def inline(self) -> bool:
@@ -94,6 +95,7 @@ class StressRequest(Canonical):
         """A JSON-safe dict that ``parse_stress_request`` turns back into an equal request."""
         skip = ("portfolio", "scenarios", "book_symbols", *INLINE_ONLY)
         skip += tuple(o for o, m in METHOD_OPTIONS.items() if m != self.method)
+        skip += () if self.antithetic else ("antithetic",)  # digests of older requests hold
         payload = {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in skip}
         payload["scenarios"] = [_scenario_payload(s) for s in self.scenarios]
         if self.inline:
@@ -171,6 +173,7 @@ FIELDS = (
           open_low=True),
     Field("block_size", "integer", "bootstrap only: days per resampled block.", low=1, high=252),
     Field("drift", "choice", "Mean daily return of the paths.", choices=DRIFTS),
+    Field("antithetic", "flag", "Pair each path with its mirror image (parametric methods)."),
     Field("market_proxy", "symbol", "Market whose betas scale market-wide shocks."),
     Field("strategy_paths", "integer", "Re-run the backtest's strategy on this many paths.",
           low=0, high=MAX_STRATEGY_PATHS),

@@ -163,6 +163,7 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
     extra: Callable[[jnp.ndarray], dict[str, jnp.ndarray]] | None = None,
     tail_risk: bool = False,
+    backend: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Score every set in ``params`` (encoded, ``(P,)`` each); ``(P,)`` or ``(P, S)`` arrays.
 
@@ -173,7 +174,26 @@ def sweep(
     ``extra(equity)`` maps the ``(T, P)`` equity paths to more ``(P, ...)`` scores inside the
     kernel; it is a static argument of the compiled chunk, so it must hash by value.
     ``tail_risk`` adds ``var_95``/``cvar_95`` (a partial sort per set: slow on XLA's CPU).
+    ``backend`` ``numba`` (the default on a CPU, ``accel.device.simulation_backend()``) runs
+    the fused per-lane loop, which supports ``extra`` only as ``BlockStats`` (``n_blocks``,
+    ``risk_free_per_period``); ``jax`` runs the scan in memory chunks.
     """
+    if (backend or accel.device.simulation_backend()) == "numba":
+        from engine import fused
+
+        scores = fused.sweep_scores(
+            strategy,
+            bars,
+            params,
+            rules,
+            benchmark=benchmark,
+            per_symbol=per_symbol,
+            tail_risk=tail_risk,
+            blocks=extra,
+        )
+        if progress:
+            progress(len(params["_sets"]), len(params["_sets"]))
+        return scores
     n_sets = len(params["_sets"])
     n_bars, n_symbols = bars.close.shape
     dtype = np.dtype(dtype or accel.device.compute_dtype())

@@ -90,14 +90,9 @@ def folds_of(job: JobView) -> Any:
 def first_stubs(job: JobView) -> list[dict[str, Any]]:
     """The trials of round 0: the grid or the random draws, or Bayesian round 0, with the
     baseline. Deterministic, so a re-plan inserts nothing new. Checks the data and windows."""
-    from engine.optimize.run import next_round, with_baseline
+    from engine.optimize.run import first_round
 
-    folds = folds_of(job)  # DataError now rather than in every batch
-    request = job.request
-    if not request.adaptive:
-        return with_baseline(request, request.candidates())
-    window = folds[-1].train.name
-    return with_baseline(request, next_round(request, [], window, 0))
+    return first_round(job.request, folds_of(job))  # DataError now rather than in every batch
 
 
 def next_stubs(ctx: TaskContext, job: JobView, round_no: int) -> bool:

@@ -1,11 +1,12 @@
-"""Worker start-up and shutdown hooks: the heartbeat that tells routers and /health we are alive."""
+"""Worker start-up and shutdown hooks: the heartbeat that tells routers and /health we are alive,
+and each pool process's compute kernels (configured and warmed up, ``tasks.kernels``)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from workers.heartbeats import HeartbeatThread
 from workers.queues import pool_of_queues
@@ -51,3 +52,11 @@ def stop_heartbeat(**_: Any) -> None:
     if _heartbeat is not None:
         _heartbeat.stop()
         _heartbeat = None
+
+
+@worker_process_init.connect
+def prepare_kernels(**_: Any) -> None:
+    from tasks.kernels import prepare
+
+    settings = get_settings()
+    prepare(settings, settings.worker_concurrency)

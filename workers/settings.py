@@ -76,6 +76,10 @@ class Settings:
     max_import_bytes: int = 16 * 2**20
     web_timeout_s: int = 60
     web_connections: int = 1000
+    cpu_backend: str = "numba"
+    kernel_threads: int = 0
+    kernel_cache_dir: Path | None = None
+    kernel_warmup: bool = True
 
     def max_work(self, workload: str) -> int:
         """The largest work size (``JobLabels.cells``) one job of ``workload`` may ask for."""
@@ -98,6 +102,18 @@ class Settings:
     def jax_cache_dir(self) -> Path:
         return self.var_dir / "jax-cache"
 
+    @property
+    def kernel_cache(self) -> Path:
+        """Where compiled CPU kernels (numba) are cached: shared by every worker process."""
+        return self.kernel_cache_dir or self.var_dir / "kernel-cache"
+
+    def kernel_threads_for(self, processes: int) -> int:
+        """Threads one kernel call may use in a pool of ``processes`` worker processes: all
+        cores (0) for one process, one each for several, unless set explicitly."""
+        if self.kernel_threads > 0:
+            return self.kernel_threads
+        return 1 if processes > 1 else 0
+
     def child_environ(self, **overrides: str) -> dict[str, str]:
         """Environment for a subprocess of ours: this one, pinned to these settings' stores."""
         env = dict(os.environ)
@@ -110,6 +126,8 @@ class Settings:
         env.update(overrides)
         return env
 
+
+TRUE = ("1", "true", "yes", "on")
 
 # name of the field -> (environment variable, parser)
 _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -160,6 +178,10 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_import_bytes": ("NAUTILUS_MAX_IMPORT_BYTES", int),
     "web_timeout_s": ("NAUTILUS_WEB_TIMEOUT", int),
     "web_connections": ("NAUTILUS_WEB_CONNECTIONS", int),
+    "cpu_backend": ("NAUTILUS_CPU_BACKEND", str.lower),
+    "kernel_threads": ("NAUTILUS_KERNEL_THREADS", int),
+    "kernel_cache_dir": ("NAUTILUS_KERNEL_CACHE_DIR", Path),
+    "kernel_warmup": ("NAUTILUS_KERNEL_WARMUP", lambda raw: raw.strip().lower() in TRUE),
 }
 
 
@@ -235,5 +257,9 @@ def _check(s: Settings) -> None:
         raise SettingsError("NAUTILUS_JOB_STALE_AFTER must exceed twice NAUTILUS_JOB_HEARTBEAT")
     if s.worker_heartbeat_ttl_s <= s.worker_heartbeat_s:
         raise SettingsError("NAUTILUS_WORKER_HEARTBEAT_TTL must exceed NAUTILUS_WORKER_HEARTBEAT")
+    if s.cpu_backend not in ("numba", "jax"):
+        raise SettingsError(f"NAUTILUS_CPU_BACKEND={s.cpu_backend!r}: use numba or jax")
+    if s.kernel_threads < 0:
+        raise SettingsError("NAUTILUS_KERNEL_THREADS must be 0 (automatic) or more")
     if not 1 <= s.port <= 65535:
         raise SettingsError(f"PORT={s.port} is outside 1..65535")

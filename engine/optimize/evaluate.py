@@ -18,6 +18,7 @@ import numpy as np
 from accel.device import compute_dtype, signal_dtype
 from engine.backtest import required_symbols
 from engine.errors import DataError
+from engine.fused_scores import block_ids
 from engine.market import Market
 from engine.optimize.windows import Window
 from engine.simulation import bars_for
@@ -29,12 +30,6 @@ BLOCK_STATS = ("count", "sum", "sum2", "sum3", "sum4", "downside2", "log_growth"
 """Per block: returns, and sums of excess returns, their 2nd-4th powers, squared negative
 parts, and of ``log(1 + r)`` of the raw returns."""
 INTEGER_SCORES = ("orders", "trades")
-
-
-def block_ids(n_returns: int, n_blocks: int) -> np.ndarray:
-    """Block of each return: ``n_blocks`` contiguous blocks whose sizes differ by at most one."""
-    edges = np.linspace(0, n_returns, n_blocks + 1).round().astype(int)
-    return np.repeat(np.arange(n_blocks), np.diff(edges))
 
 
 @dataclass(frozen=True)

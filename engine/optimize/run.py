@@ -41,6 +41,15 @@ def with_baseline(request: OptimizationRequest, sets: Sequence[Mapping[str, Any]
     return [{"index": i, **s} for i, s in enumerate(stubs)]
 
 
+def first_round(request: OptimizationRequest, fold_list: tuple[Fold, ...]) -> list[dict]:
+    """The trials scored first: the grid or the random draws, or Bayesian round 0, with the
+    baseline. Deterministic, so planning twice gives the same trials."""
+    if not request.adaptive:
+        return with_baseline(request, request.candidates())
+    window = selection_window(fold_list).name
+    return with_baseline(request, next_round(request, [], window, 0))
+
+
 def score_sets(
     request: OptimizationRequest,
     market: Market,

@@ -1,124 +1,73 @@
-"""The built-in strategies. Each signal is batched: ``(P,)`` parameters give ``(P, T, S)`` weights.
+"""The built-in strategies, each defined once as a ``Plan`` (indicators and a rule).
 
 Event strategies hold the state set by their latest event (enter, exit, reverse), so a
 position changes only when a new event fires; capital is split equally across symbols.
+Every backend runs these definitions: see ``engine.strategies.plan``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-import jax
-import jax.numpy as jnp
-
-from engine.strategies import indicators as ind
 from engine.strategies.params import Param
-from engine.strategies.registry import REBALANCE_CHOICES, Bars, Strategy, register
+from engine.strategies.plan import FALSE, Indicator, Inputs, Leg, Plan, TopK, long_short
+from engine.strategies.registry import REBALANCE_CHOICES, Strategy, register
 
 MAX_WINDOW = 1000
 ALLOW_SHORT = Param("allow_short", "bool", False, "Take short positions on sell signals.")
 
 
-def _holding(enter: jnp.ndarray, leave: jnp.ndarray) -> jnp.ndarray:
-    """True where the latest ``enter`` event is more recent than the latest ``leave`` event."""
-    return ind.last_event(enter) > ind.last_event(leave)
+def _buy_and_hold(x: Inputs):
+    return (Leg(1, x.price("valid"), FALSE),)
 
 
-def _long_short(up: jnp.ndarray, down: jnp.ndarray, allow_short: jnp.ndarray) -> jnp.ndarray:
-    """+1 after an ``up`` event, -1 (or flat when shorting is off) after a ``down`` event."""
-    last_up, last_down = ind.last_event(up), ind.last_event(down)
-    short = (last_down > last_up) & (allow_short[:, None, None] > 0)
-    return (last_up > last_down).astype(jnp.int8) - short.astype(jnp.int8)
+def _sma_crossover(x: Inputs):
+    fast, slow = x.ind("fast"), x.ind("slow")
+    up = (fast.prev < slow.prev) & (fast > slow)
+    down = (fast.prev > slow.prev) & (fast < slow)
+    return long_short(up, down)
 
 
-def _split(state: jnp.ndarray) -> jnp.ndarray:
-    """Equal capital per symbol: a state of +-1 becomes a weight of +-1/S."""
-    return state.astype(jnp.float64) / state.shape[-1]
-
-
-def _windows(params: Mapping[str, jnp.ndarray], name: str) -> jnp.ndarray:
-    return params[name].astype(jnp.int32)
-
-
-def buy_and_hold(bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
-    listed = jax.lax.cummax(bars.valid.astype(bars.close.dtype), axis=0)
-    n_sets = params["_sets"].shape[0]
-    return jnp.broadcast_to(_split(listed)[None], (n_sets, *listed.shape))
-
-
-def sma_crossover(bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
-    fast = ind.rolling_mean(bars.close, _windows(params, "fast_period"))
-    slow = ind.rolling_mean(bars.close, _windows(params, "slow_period"))
-    fast_prev, slow_prev = ind.previous(fast), ind.previous(slow)
-    up = (fast_prev < slow_prev) & (fast > slow)
-    down = (fast_prev > slow_prev) & (fast < slow)
-    return _split(_long_short(up, down, params["allow_short"]))
-
-
-def mean_reversion(bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
-    window = _windows(params, "window")
-    mean, std = (
-        ind.rolling_mean(bars.close, window),
-        ind.rolling_std(bars.close, window, MAX_WINDOW),
+def _mean_reversion(x: Inputs):
+    z, entry, exit_ = x.ind("z"), x.param("entry_z"), x.param("exit_z")
+    return (
+        Leg(1, z < -entry, z >= -exit_),
+        Leg(-1, z > entry, z <= exit_, "allow_short"),
     )
-    z = (ind.quantized(bars.close)[None] - mean) / std
-    entry = params["entry_z"][:, None, None]
-    exit_ = params["exit_z"][:, None, None]
-    long = _holding(z < -entry, z >= -exit_)
-    short = _holding(z > entry, z <= exit_) & (params["allow_short"][:, None, None] > 0)
-    return _split(long.astype(jnp.int8) - short.astype(jnp.int8))
 
 
-def rsi(bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
-    value = relative_strength_index(bars.close, _windows(params, "period"))
-    oversold = value < params["lower"][:, None, None]
-    overbought = value > params["upper"][:, None, None]
-    return _split(_long_short(oversold, overbought, params["allow_short"]))
+def _rsi(x: Inputs):
+    value = x.ind("rsi")
+    return long_short(value < x.param("lower"), value > x.param("upper"))
 
 
-def relative_strength_index(close: jnp.ndarray, period: jnp.ndarray) -> jnp.ndarray:
-    """Wilder's RSI (0..100), seeded with the simple average of the first ``period`` changes."""
-    change = jnp.concatenate([jnp.full_like(close[:1], jnp.nan), jnp.diff(close, axis=0)])
-    gains = ind.wilder_average(
-        jnp.where(jnp.isnan(change), jnp.nan, jnp.maximum(change, 0)), period
-    )
-    losses = ind.wilder_average(
-        jnp.where(jnp.isnan(change), jnp.nan, jnp.maximum(-change, 0)), period
-    )
-    tiny = jnp.finfo(close.dtype).tiny  # subnormal averages are zero: devices flush them
-    gains = jnp.where(gains < tiny, 0.0, gains)
-    losses = jnp.where(losses < tiny, 0.0, losses)
-    return 100.0 - 100.0 / (1.0 + gains / losses)
+def _breakout(x: Inputs):
+    close = x.price("close")
+    return long_short(close > x.ind("upper").prev, close < x.ind("lower").prev)
 
 
-def breakout(bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
-    window = _windows(params, "window")
-    upper = ind.previous(ind.rolling_extreme(bars.high, window, MAX_WINDOW, jnp.maximum))
-    lower = ind.previous(ind.rolling_extreme(bars.low, window, MAX_WINDOW, jnp.minimum))
-    up = bars.close[None] > upper
-    down = bars.close[None] < lower
-    return _split(_long_short(up, down, params["allow_short"]))
+def _momentum_factor(x: Inputs):
+    momentum = x.ind("momentum")
+    eligible = momentum > x.param("momentum_threshold")
+    return TopK(momentum, eligible, "top_k", "rebalance_frequency")
 
 
-def momentum_factor(bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
-    """Hold the ``top_k`` symbols whose lookback return beats the threshold, 1/top_k each."""
-    steps, n_symbols = bars.close.shape
-    lag = jnp.arange(steps)[None, :] - _windows(params, "lookback_period")[:, None]
-    past = jnp.take(bars.close, jnp.clip(lag, 0, steps - 1), axis=0)
-    momentum = jnp.where((lag >= 0)[:, :, None], bars.close[None] / past - 1.0, jnp.nan)
-    eligible = momentum > params["momentum_threshold"][:, None, None]
-    score = jnp.where(eligible, momentum, -jnp.inf)
-    rank = jnp.argsort(jnp.argsort(-score, axis=-1), axis=-1)
-    top_k = jnp.minimum(params["top_k"], n_symbols)[:, None, None]
-    weights = jnp.where(eligible & (rank < top_k), 1.0 / top_k, 0.0)
-    return hold_between_rebalances(weights, bars, params["rebalance_frequency"])
-
-
-def hold_between_rebalances(weights, bars: Bars, frequency: jnp.ndarray) -> jnp.ndarray:
-    """Targets only change on the first bar of each rebalance period; held in between."""
-    starts = jnp.take(bars.period_starts, frequency.astype(jnp.int32), axis=0)  # (P, T)
-    latest = jnp.clip(ind.last_event(starts), 0, None)
-    return jnp.take_along_axis(weights, latest[:, :, None], axis=1)
+PLANS = {
+    "buy_and_hold": Plan({}, _buy_and_hold),
+    "sma_crossover": Plan(
+        {"fast": Indicator("sma", "fast_period"), "slow": Indicator("sma", "slow_period")},
+        _sma_crossover,
+    ),
+    "mean_reversion": Plan({"z": Indicator("zscore", "window")}, _mean_reversion),
+    "rsi": Plan({"rsi": Indicator("rsi", "period")}, _rsi),
+    "breakout": Plan(
+        {"upper": Indicator("highest", "window"), "lower": Indicator("lowest", "window")},
+        _breakout,
+    ),
+    "momentum_factor": Plan(
+        {"momentum": Indicator("momentum", "lookback_period")}, _momentum_factor
+    ),  # fmt: skip
+}
 
 
 def _window(name: str, default: int, low: int, description: str) -> Param:
@@ -132,7 +81,7 @@ def _builtins() -> Sequence[Strategy]:
             "1.0",
             "Equal weight in every symbol from its first bar.",
             (),
-            buy_and_hold,
+            PLANS["buy_and_hold"],
         ),
         Strategy(
             "sma_crossover",
@@ -143,7 +92,7 @@ def _builtins() -> Sequence[Strategy]:
                 _window("slow_period", 20, 2, "Bars in the slow simple moving average."),
                 ALLOW_SHORT,
             ),
-            sma_crossover,
+            PLANS["sma_crossover"],
             (
                 (
                     lambda p: p["fast_period"] < p["slow_period"],
@@ -175,7 +124,7 @@ def _builtins() -> Sequence[Strategy]:
                 ),
                 Param("top_k", "int", 3, "How many symbols to hold at most.", low=1, high=5000),
             ),
-            momentum_factor,
+            PLANS["momentum_factor"],
             aliases=("momentum_factor_v2.1", "momentum_factor_v2"),
         ),
         Strategy(
@@ -202,7 +151,7 @@ def _builtins() -> Sequence[Strategy]:
                 ),
                 ALLOW_SHORT,
             ),
-            mean_reversion,
+            PLANS["mean_reversion"],
             ((lambda p: p["exit_z"] <= p["entry_z"], "exit_z", "must not exceed entry_z"),),
         ),
         Strategy(
@@ -215,7 +164,7 @@ def _builtins() -> Sequence[Strategy]:
                 Param("upper", "float", 70.0, "Overbought level.", low=0.0, high=100.0),
                 ALLOW_SHORT,
             ),
-            rsi,
+            PLANS["rsi"],
             ((lambda p: p["lower"] < p["upper"], "lower", "must be smaller than upper"),),
         ),
         Strategy(
@@ -223,7 +172,7 @@ def _builtins() -> Sequence[Strategy]:
             "1.0",
             "Donchian breakout: long above the prior window's high, exit (or short) below its low.",
             (_window("window", 20, 1, "Bars in the Donchian channel."), ALLOW_SHORT),
-            breakout,
+            PLANS["breakout"],
         ),
     )
 

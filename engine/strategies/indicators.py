@@ -143,3 +143,22 @@ def last_event(mask: jnp.ndarray) -> jnp.ndarray:
 def previous(x: jnp.ndarray) -> jnp.ndarray:
     """The value one bar earlier along axis 1 (NaN at the first bar)."""
     return jnp.concatenate([jnp.full_like(x[:, :1], jnp.nan), x[:, :-1]], axis=1)
+
+
+def relative_strength_index(close: jnp.ndarray, period: jnp.ndarray) -> jnp.ndarray:
+    """Wilder's RSI (0..100), seeded with the simple average of the first ``period`` changes."""
+    change = jnp.concatenate([jnp.full_like(close[:1], jnp.nan), jnp.diff(close, axis=0)])
+    gains = wilder_average(jnp.where(jnp.isnan(change), jnp.nan, jnp.maximum(change, 0)), period)
+    losses = wilder_average(jnp.where(jnp.isnan(change), jnp.nan, jnp.maximum(-change, 0)), period)
+    tiny = jnp.finfo(close.dtype).tiny  # subnormal averages are zero: devices flush them
+    gains = jnp.where(gains < tiny, 0.0, gains)
+    losses = jnp.where(losses < tiny, 0.0, losses)
+    return 100.0 - 100.0 / (1.0 + gains / losses)
+
+
+def momentum(close: jnp.ndarray, lookback: jnp.ndarray) -> jnp.ndarray:
+    """``close[t] / close[t - lookback] - 1`` per set, NaN before ``lookback`` bars exist."""
+    steps = close.shape[0]
+    lag = jnp.arange(steps)[None, :] - lookback.astype(jnp.int32)[:, None]
+    past = jnp.take(close, jnp.clip(lag, 0, steps - 1), axis=0)
+    return jnp.where((lag >= 0)[:, :, None], close[None] / past - 1.0, jnp.nan)

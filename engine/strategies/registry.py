@@ -12,6 +12,7 @@ import numpy as np
 
 from engine.errors import SpecError
 from engine.strategies.params import Param, resolve_params
+from engine.strategies.plan import Plan
 
 REBALANCE_CHOICES = ("daily", "weekly", "monthly")
 
@@ -31,7 +32,6 @@ class Bars(NamedTuple):
     period_starts: jnp.ndarray
 
 
-SignalFn = Callable[[Bars, Mapping[str, jnp.ndarray]], jnp.ndarray]
 ConstraintFn = Callable[[Mapping[str, Any]], Any]
 
 
@@ -39,6 +39,7 @@ ConstraintFn = Callable[[Mapping[str, Any]], Any]
 class Strategy:
     """A strategy maps bars up to ``t`` to target weights ``(P, T, S)`` for P parameter sets.
 
+    ``plan`` is its one definition (``engine.strategies.plan``); every backend runs it.
     ``constraints`` are (predicate, field, message) triples over the parameters; predicates
     work on scalars and on arrays alike so sweeps can filter infeasible sets in one step.
     """
@@ -47,9 +48,15 @@ class Strategy:
     version: str
     description: str
     params: tuple[Param, ...]
-    signal: SignalFn
+    plan: Plan
     constraints: tuple[tuple[ConstraintFn, str, str], ...] = ()
     aliases: tuple[str, ...] = ()
+
+    def signal(self, bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
+        """``(P, T, S)`` target weights on whole arrays (the JAX path)."""
+        from engine.strategies.jax_signals import plan_signal
+
+        return plan_signal(self.plan, bars, params)
 
     def resolve(self, values: Mapping[str, Any], prefix: str = "strategy_parameters") -> dict:
         """Validated parameters with defaults filled in."""

@@ -132,6 +132,7 @@ class Service:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NAUTILUS_")}
         env |= {"DATABASE_URL": pg_url, "REDIS_URL": redis_url, "NAUTILUS_VAR_DIR": str(var)}
         env |= FAST | {"JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT)} | overrides
+        env.setdefault("NAUTILUS_KERNEL_CACHE_DIR", str(ROOT / "var" / "test-kernel-cache"))
         self.env = env
         self.settings = load_settings(env)
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)

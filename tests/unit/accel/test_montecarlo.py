@@ -166,7 +166,7 @@ def test_the_fused_summary_equals_simulate_then_summarize_in_one_chunk_or_many()
     for budget in (BIG, one_block):
         fused = mc.simulate_summary(
             model, book, n_paths=n, horizon=H, method="parametric_normal", seed=7, budget=budget,
-            **levels,
+            backend="jax", **levels,
         )  # fmt: skip
         for got, want in zip(fused, expect, strict=True):
             assert np.allclose(got, want, rtol=1e-12, atol=0)

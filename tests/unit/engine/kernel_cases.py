@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from accel.kernel import Costs
 from engine.market import Market
 from engine.portfolio import Limits
-from engine.simulation import bars_for, run_lanes
+from engine.simulation import bars_for, simulate_lanes
 from engine.strategies import Strategy, get_strategy
 
 N_BARS, N_SYMBOLS, N_SETS = 120, 3, 3
+BACKENDS = ("jax", "numba")
 STRATEGY_IDS = (
     "buy_and_hold",
     "sma_crossover",
@@ -204,9 +205,9 @@ def engine_signal(strategy: Strategy, bars, param_sets: list[dict]) -> np.ndarra
     return np.asarray(_jitted_signal(strategy.id)(bars, strategy.encode(param_sets)))
 
 
-def run_engine(strategy: Strategy, bars, param_sets: list[dict], setup: Setup):
-    """``run_lanes`` with recording on: (final accounts, per-bar path) as numpy."""
-    acct, path = run_lanes(
+def run_engine(strategy: Strategy, bars, param_sets: list[dict], setup: Setup, backend: str):
+    """The simulation on ``backend`` with recording on: (final accounts, per-bar path)."""
+    return simulate_lanes(
         bars,
         strategy.encode(param_sets),
         setup.costs,
@@ -215,9 +216,8 @@ def run_engine(strategy: Strategy, bars, param_sets: list[dict], setup: Setup):
         strategy=strategy,
         fill=setup.fill,
         whole_shares=setup.whole_shares,
-        record=True,
+        backend=backend,
     )
-    return jax.tree.map(np.asarray, acct), jax.tree.map(np.asarray, path)
 
 
 def as_frame(market: Market) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from accel.kernel import Costs
+from engine import fused
 from engine.backtest import run_backtest
 from engine.data import synthetic_market
 from engine.market import Market
@@ -187,22 +188,31 @@ def test_costs_of_one_round_trip_by_hand():
     assert trade["commission"] == pytest.approx(commission, rel=1e-12)
 
 
+OTHER_SETTINGS = dict(
+    strategy_parameters={"fast_period": 7, "slow_period": 30, "allow_short": True},
+    commission_rate=0.002,
+    slippage_basis_points=5,
+    initial_capital=50_000,
+    max_portfolio_leverage=0.5,
+)
+
+
 def test_a_second_call_with_the_same_shapes_does_not_recompile(synthetic):
-    run_backtest(spec(), synthetic)
+    run_backtest(spec(), synthetic, backend="jax")
     compiled = run_lanes._cache_size()
-    run_backtest(
-        spec(
-            strategy_parameters={"fast_period": 7, "slow_period": 30, "allow_short": True},
-            commission_rate=0.002,
-            slippage_basis_points=5,
-            initial_capital=50_000,
-            max_portfolio_leverage=0.5,
-        ),
-        synthetic,
-    )
+    run_backtest(spec(**OTHER_SETTINGS), synthetic, backend="jax")
     assert run_lanes._cache_size() == compiled
-    run_backtest(spec(end_date="2024-06-28"), synthetic)  # fewer bars: a new program
+    run_backtest(spec(end_date="2024-06-28"), synthetic, backend="jax")  # fewer bars: new program
     assert run_lanes._cache_size() == compiled + 1
+
+
+def test_the_fused_kernel_compiles_once_for_every_shape_and_setting(synthetic):
+    run_backtest(spec(), synthetic, backend="numba")
+    kernel = fused.compiled(get_strategy("sma_crossover").plan, "sma_crossover").module.run_record
+    signatures = len(kernel.signatures)
+    run_backtest(spec(**OTHER_SETTINGS), synthetic, backend="numba")
+    run_backtest(spec(end_date="2024-06-28", fill="close"), synthetic, backend="numba")
+    assert len(kernel.signatures) == signatures == 1, "\n".join(map(str, kernel.signatures))
 
 
 def test_float32_accounts_match_float64():

@@ -1,9 +1,9 @@
 """The batched engine against obvious per-bar references, on random markets and settings.
 
-(a) every strategy's batched ``signal`` equals ``tests.reference.signals``; (b) ``run_lanes``
-(limits, alignment and the JAX scan) equals the loop limits and alignment of
-``tests.reference.execution`` followed by ``accel.reference.simulate_reference``; (c) P
-parameter sets in one call equal P single calls.
+(a) every strategy's batched ``signal`` equals ``tests.reference.signals``; (b) the simulation on
+each backend (``jax``: limits, alignment and the scan; ``numba``: the fused per-lane loop) equals
+the loop limits and alignment of ``tests.reference.execution`` followed by
+``accel.reference.simulate_reference``; (c) P parameter sets in one call equal P single calls.
 """
 
 from __future__ import annotations
@@ -229,11 +229,16 @@ def test_rolling_std_of_a_constant_window_is_zero():
 
 
 def _check_lanes(
-    strategy_id: str, market: Market, sets: list[dict], setup: kc.Setup, single_calls: bool
+    strategy_id: str,
+    market: Market,
+    sets: list[dict],
+    setup: kc.Setup,
+    single_calls: bool,
+    backend: str,
 ) -> None:
     strategy = get_strategy(strategy_id)
     bars = kc.engine_bars(market)
-    acct, path = kc.run_engine(strategy, bars, sets, setup)
+    acct, path = kc.run_engine(strategy, bars, sets, setup, backend)
     weights = kc.engine_signal(strategy, bars, sets)
     limits = setup.limits()
     targets = np.asarray(execution_targets(apply_limits(jnp.asarray(weights), limits), setup.fill))
@@ -277,7 +282,7 @@ def _check_lanes(
     for lane, params in enumerate(sets):
         batches = [[params] * len(sets)] + ([[params]] if single_calls else [])
         for batch in batches:
-            one_acct, one_path = kc.run_engine(strategy, bars, batch, setup)
+            one_acct, one_path = kc.run_engine(strategy, bars, batch, setup, backend)
             for other in range(len(batch)):
                 np.testing.assert_allclose(
                     one_path.equity[:, other], path.equity[:, lane], rtol=1e-12, atol=1e-12 * cash
@@ -289,12 +294,15 @@ def _check_lanes(
                     assert getattr(one_acct, name)[other] == getattr(acct, name)[lane], name
 
 
-# Single-set calls compile a second program; the fast suite makes them for the strategies
-# that compile quickly, the slow suite for all.
+# Single-set calls compile a second JAX program; the fast suite makes them for the strategies
+# that compile quickly, the slow suite for all. The fused loop compiles once per strategy
+# (fill and whole shares are run-time flags), so it runs every combination in the fast suite.
 QUICK_TO_COMPILE = ("buy_and_hold", "sma_crossover", "momentum_factor")
-FAST_LANES = [(sid, *kc.FAST_COMBO[sid], sid in QUICK_TO_COMPILE) for sid in kc.STRATEGY_IDS]
+FAST_LANES = [
+    (sid, *kc.FAST_COMBO[sid], sid in QUICK_TO_COMPILE, "jax") for sid in kc.STRATEGY_IDS
+] + [(sid, fill, whole, True, "numba") for sid in kc.STRATEGY_IDS for fill, whole in kc.COMBOS]
 SLOW_LANES = [
-    pytest.param(sid, fill, whole, True, marks=pytest.mark.slow)
+    pytest.param(sid, fill, whole, True, "jax", marks=pytest.mark.slow)
     for sid in kc.STRATEGY_IDS
     for fill, whole in kc.COMBOS
     if (fill, whole) != kc.FAST_COMBO[sid] or sid not in QUICK_TO_COMPILE
@@ -302,26 +310,27 @@ SLOW_LANES = [
 
 
 @pytest.mark.parametrize(
-    ("strategy_id", "fill", "whole_shares", "single_calls"), FAST_LANES + SLOW_LANES
+    ("strategy_id", "fill", "whole_shares", "single_calls", "backend"), FAST_LANES + SLOW_LANES
 )
 @SETTINGS
 @given(seed=SEEDS, data=st.data())
-def test_lanes_match_reference(strategy_id, fill, whole_shares, single_calls, seed, data):
+def test_lanes_match_reference(strategy_id, fill, whole_shares, single_calls, backend, seed, data):
     """Runs of missing bars, late listings, random costs, caps and capital."""
     market = kc.make_market(seed, holes="runs", hole_rate=0.1)
     setup = data.draw(kc.setups(kc.N_SYMBOLS, fill, whole_shares))
     sets = _sets(data, strategy_id, safe=False)
-    _check_lanes(strategy_id, market, sets, setup, single_calls)
+    _check_lanes(strategy_id, market, sets, setup, single_calls, backend)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", kc.BACKENDS)
 @pytest.mark.parametrize("shape", kc.SHAPES)
 @pytest.mark.parametrize("strategy_id", kc.STRATEGY_IDS)
 @SETTINGS
 @given(seed=SEEDS, data=st.data())
-def test_lanes_match_reference_other_shapes(strategy_id, shape, seed, data):
+def test_lanes_match_reference_other_shapes(strategy_id, shape, backend, seed, data):
     n_bars, n_symbols = shape
     fill, whole = kc.COMBOS[n_symbols % len(kc.COMBOS)]
     market = kc.make_market(seed, n_bars, n_symbols, holes="runs", max_listing=n_bars // 2)
     setup = data.draw(kc.setups(n_symbols, fill, whole))
-    _check_lanes(strategy_id, market, _sets(data, strategy_id, safe=False), setup, True)
+    _check_lanes(strategy_id, market, _sets(data, strategy_id, safe=False), setup, True, backend)

@@ -31,10 +31,11 @@ def _paths_equal(a, b, upto: int) -> None:
         )
 
 
+@pytest.mark.parametrize("backend", kc.BACKENDS)
 @pytest.mark.parametrize("strategy_id", kc.STRATEGY_IDS)
 @SETTINGS
 @given(seed=SEEDS, other=SEEDS, t=st.integers(0, kc.N_BARS - 2), data=st.data())
-def test_later_bars_change_no_earlier_signal_or_fill(strategy_id, seed, other, t, data):
+def test_later_bars_change_no_earlier_signal_or_fill(strategy_id, backend, seed, other, t, data):
     strategy = get_strategy(strategy_id)
     fill, whole_shares = kc.FAST_COMBO[strategy_id]  # the programs the kernel tests compiled
     setup = data.draw(kc.setups(kc.N_SYMBOLS, fill, whole_shares))
@@ -49,17 +50,18 @@ def test_later_bars_change_no_earlier_signal_or_fill(strategy_id, seed, other, t
     after = kc.engine_signal(strategy, kc.engine_bars(later), sets)
     np.testing.assert_array_equal(after[:, : t + 1], before[:, : t + 1])
 
-    _, path = kc.run_engine(strategy, kc.engine_bars(market), sets, setup)
-    _, changed = kc.run_engine(strategy, kc.engine_bars(later), sets, setup)
+    _, path = kc.run_engine(strategy, kc.engine_bars(market), sets, setup, backend)
+    _, changed = kc.run_engine(strategy, kc.engine_bars(later), sets, setup, backend)
     _paths_equal(changed, path, t + 1)
     if fill == "next_open":
         kept_open = kc.perturb_after(market, t, other, keep_open=True)
-        _, opened = kc.run_engine(strategy, kc.engine_bars(kept_open), sets, setup)
+        _, opened = kc.run_engine(strategy, kc.engine_bars(kept_open), sets, setup, backend)
         np.testing.assert_array_equal(opened.shares[: t + 2], path.shares[: t + 2])
         np.testing.assert_array_equal(opened.cash[: t + 2], path.cash[: t + 2])
 
 
-def test_a_fill_at_the_next_open_sees_that_open():
+@pytest.mark.parametrize("backend", kc.BACKENDS)
+def test_a_fill_at_the_next_open_sees_that_open(backend):
     """The check above can fail: the fill at t+1 moves with the open of t+1."""
     strategy = get_strategy("buy_and_hold")
     market = kc.make_market(3, hole_rate=0.0)
@@ -67,7 +69,7 @@ def test_a_fill_at_the_next_open_sees_that_open():
     setup = kc.Setup(
         kc.Costs(0.0, 0.0, 0.0), 10_000.0, 1.0, 1.0, np.inf, (None,) * 3, "next_open", False
     )
-    _, path = kc.run_engine(strategy, kc.engine_bars(market), [{}] * kc.N_SETS, setup)
+    _, path = kc.run_engine(strategy, kc.engine_bars(market), [{}] * kc.N_SETS, setup, backend)
     opens = np.array(market.open, copy=True)
     opens[fill_bar:] *= 1.1
     moved = Market(
@@ -79,7 +81,7 @@ def test_a_fill_at_the_next_open_sees_that_open():
         market.close,
         market.volume,
     )
-    _, other = kc.run_engine(strategy, kc.engine_bars(moved), [{}] * kc.N_SETS, setup)
+    _, other = kc.run_engine(strategy, kc.engine_bars(moved), [{}] * kc.N_SETS, setup, backend)
     _paths_equal(other, path, fill_bar)
     assert path.shares[fill_bar, 0, 0] > 0
     assert not np.array_equal(other.shares[fill_bar], path.shares[fill_bar])

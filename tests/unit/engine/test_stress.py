@@ -237,3 +237,14 @@ def test_unusable_inputs_are_refused():
         run_stress_test(_request(), inline_book(_request()), History(np.full((5, 2), 1e-3)))
     with pytest.raises(DataError, match="positive"):
         run_stress_test(_request(), Book(("SPY",), np.array([-10.0]), 5.0), _history(1))
+
+
+def test_antithetic_runs_are_asked_for_by_name_and_leave_older_digests_alone():
+    plain, paired = _request(), _request(antithetic=True)
+    assert "antithetic" not in plain.to_payload() and paired.to_payload()["antithetic"] is True
+    assert parse_stress_request(paired.to_payload()) == paired
+    assert plain.content_hash() != paired.content_hash()
+    book, history = inline_book(paired), _history()
+    doc = run_stress_test(paired, book, history)["monte_carlo"]
+    assert doc["antithetic"] is True
+    assert doc != run_stress_test(plain, book, history)["monte_carlo"]

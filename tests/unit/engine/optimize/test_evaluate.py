@@ -18,7 +18,8 @@ from engine.spec import parse_spec
 from tests.unit.engine.optimize.markets import SETS, spec_payload, synthetic
 
 WINDOW = Window("in_sample", 20, 200)
-RTOL = 1e-12  # the sweep reduces in jax.numpy, the single path in numpy: last-bit differences
+RTOL = 1e-10  # the sweep reduces per lane (numba) or in jax.numpy, the single path in numpy;
+# alpha compounds a mean 252 times, so last-bit differences grow to about 1e-12
 
 
 def single_runs(spec, market, window):

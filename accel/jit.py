@@ -1,0 +1,119 @@
+"""Compiled CPU kernels: where numba caches them, how many threads they use, generated modules.
+
+Workers call ``configure`` once at process start with values from their settings; nothing here
+reads the environment. Generated kernel sources (``accel.lanes_codegen``) are written under
+the cache directory and imported from there, so numba's ``cache=True`` keeps their machine
+code across processes; without a cache directory they are compiled in memory each process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+CPU_BACKENDS = ("numba", "jax")
+
+
+@dataclass
+class _Config:
+    cache_dir: Path | None = None
+    threads: int = 0  # 0: every core numba sees
+    cpu_backend: str = "numba"
+
+
+_config = _Config()
+
+
+def configure(
+    cache_dir: Path | str | None = None,
+    threads: int = 0,
+    cpu_backend: str = "numba",
+    jax_cache_dir: Path | str | None = None,
+) -> None:
+    """Set where generated kernels and their machine code are cached (``cache_dir``; JAX's
+    programs under ``jax_cache_dir``, default ``cache_dir/jax``), the threads one kernel call
+    may use and which backend simulates on a CPU. (numba caches the fixed kernels of
+    ``accel.lanes`` beside their source, or under ``NUMBA_CACHE_DIR``, which the service sets
+    for its workers.)
+
+    ``threads=1`` is for pools of several worker processes: each process runs its kernels on
+    one core, so N processes use N cores. Call before the first kernel runs.
+    """
+    import jax
+
+    if cpu_backend not in CPU_BACKENDS:
+        raise ValueError(f"cpu_backend must be one of {CPU_BACKENDS}, got {cpu_backend!r}")
+    _config.cache_dir = Path(cache_dir) if cache_dir else None
+    _config.threads = int(threads)
+    _config.cpu_backend = cpu_backend
+    if _config.cache_dir is not None:
+        _config.cache_dir.mkdir(parents=True, exist_ok=True)
+    jax_dir = jax_cache_dir or (_config.cache_dir / "jax" if _config.cache_dir else None)
+    if jax_dir is not None:
+        jax.config.update("jax_compilation_cache_dir", str(jax_dir))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
+def cpu_backend() -> str:
+    """``numba`` (the fused per-lane loop) or ``jax`` (the array path) for CPU simulations."""
+    return _config.cpu_backend
+
+
+def threads() -> int:
+    """Threads a kernel call uses now (``configure``'d, at most what numba has)."""
+    import numba
+
+    available = numba.config.NUMBA_NUM_THREADS
+    return min(_config.threads, available) if _config.threads > 0 else available
+
+
+def use_threads() -> None:
+    """Apply the configured thread count to the calling thread's next parallel kernel."""
+    import numba
+
+    numba.set_num_threads(threads())
+
+
+def caching() -> bool:
+    return _config.cache_dir is not None
+
+
+_modules: dict[str, types.ModuleType] = {}
+
+
+def generated_module(name: str, source: str) -> types.ModuleType:
+    """Import generated ``source`` as a module (once per process and source text).
+
+    With a cache directory the file lands there under a name carrying the source's hash, so
+    a changed generator never reuses stale machine code.
+    """
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    key = f"nautilus_gen_{name}_{digest}"
+    if key in _modules:
+        return _modules[key]
+    if _config.cache_dir is None:
+        module = types.ModuleType(key)
+        exec(compile(source, f"<{key}>", "exec"), module.__dict__)  # our generator's text only
+    else:
+        module = _import_file(key, source)
+    _modules[key] = module
+    return module
+
+
+def _import_file(key: str, source: str) -> types.ModuleType:
+    folder = _config.cache_dir / "numba" / "generated"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{key}.py"
+    if not path.exists() or path.read_text() != source:
+        tmp = path.with_suffix(f".{id(source)}.tmp")
+        tmp.write_text(source)
+        tmp.replace(path)  # atomic: concurrent workers never import half a file
+    spec = importlib.util.spec_from_file_location(key, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module
+    spec.loader.exec_module(module)
+    return module

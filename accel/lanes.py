@@ -1,0 +1,267 @@
+"""The fused CPU kernel's building blocks (numba): one account, one bar, in registers.
+
+Arrays are symbol-major, ``(S, T)``: a lane reads its symbols' series contiguously in time.
+
+These are the per-lane steps of ``accel.kernel.simulate`` (the same rules, documented in
+docs/engine.md and held to ``accel.reference`` by the tests), written for one lane at a time
+so the loop in ``accel.lanes_template`` can branch past bars where no target changes. The
+account's scalars live in ``acc``: cash, orders, wins, losses, gross profit, gross loss.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+CASH, ORDERS, WINS, LOSSES, GROSS_PROFIT, GROSS_LOSS = range(6)
+STAT_FIELDS = (
+    "first",
+    "last",
+    "mean",
+    "css",
+    "constant",
+    "downside2",
+    "max_drawdown",
+    "var",
+    "cvar",
+    "cov_bench",
+    "active_mean",
+    "active_css",
+    "active_constant",
+)
+"""Per-lane statistics of the equity curve that ``engine.fused_scores`` turns into metrics."""
+VAR_CUTOFF = 0.05
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _sign(x):
+    return 0.0 if x == 0 else (1.0 if x > 0 else -1.0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def fill(acc, shares, trade_cash, s, new, price, costs):
+    """Trade symbol ``s`` to ``new`` shares at ``price`` with costs; book a closed round trip."""
+    delta = new - shares[s]
+    if delta == 0:
+        return
+    commission, slippage, fee = costs
+    fill_price = price * (1.0 + slippage * _sign(delta))
+    flow = -delta * fill_price - (abs(delta) * fill_price * commission + fee)
+    running = trade_cash[s] + flow
+    acc[CASH] += flow
+    acc[ORDERS] += 1
+    if shares[s] != 0 and new == 0:
+        if running > 0:
+            acc[WINS] += 1
+            acc[GROSS_PROFIT] += running
+        else:
+            acc[LOSSES] += 1
+            acc[GROSS_LOSS] -= running
+        trade_cash[s] = 0.0
+    else:
+        trade_cash[s] = running
+    shares[s] = new
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def pending(target, sized_for, tradable, t, col):
+    """Whether any tradable symbol's target differs from what its position was sized for."""
+    for s in range(target.shape[0]):  # noqa: SIM110 - a loop numba compiles
+        if tradable[col + s, t] and target[s] != sized_for[s]:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rebalance(
+    acc,
+    shares,
+    sized_for,
+    trade_cash,
+    target,
+    execute,
+    value,
+    tradable,
+    t,
+    col,
+    costs,
+    whole_shares,
+):
+    """Close the positions whose side changes, then size every changed non-zero target to
+    ``target x equity`` at the cost-adjusted price (equity after the closing leg and fees)."""
+    width = target.shape[0]
+    n_open = 0
+    for s in range(width):
+        c = col + s
+        if not tradable[c, t] or target[s] == sized_for[s]:
+            continue
+        if shares[s] != 0 and _sign(target[s]) != _sign(shares[s]):
+            fill(acc, shares, trade_cash, s, 0.0, execute[c, t], costs)
+        if target[s] != 0:
+            n_open += 1
+    equity = acc[CASH] - costs[2] * n_open
+    for s in range(width):
+        equity += shares[s] * value[col + s, t]
+    budget = max(equity, 0.0)
+    commission, slippage = costs[0], costs[1]
+    for s in range(width):
+        c = col + s
+        if not tradable[c, t] or target[s] == sized_for[s]:
+            continue
+        if target[s] != 0:
+            unit = execute[c, t] * (1.0 + slippage * _sign(target[s])) * (1.0 + commission)
+            wanted = target[s] * budget / unit
+            fill(
+                acc,
+                shares,
+                trade_cash,
+                s,
+                np.trunc(wanted) if whole_shares else wanted,
+                execute[c, t],
+                costs,
+            )
+        sized_for[s] = target[s]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gross_exposure(shares, mark, col, t):
+    """Sum of the absolute values of the positions at the close of bar t."""
+    gross = 0.0
+    for s in range(shares.shape[0]):
+        gross += abs(shares[s] * mark[col + s, t])
+    return gross
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def apply_limits(raw, out, limits, sector_map):
+    """``raw`` weights scaled so the position, sector and leverage caps hold (in that order)."""
+    max_position, max_leverage, max_sector = limits
+    width = raw.shape[0]
+    for s in range(width):
+        out[s] = min(max(raw[s], -max_position), max_position)
+    if sector_map.shape[0]:
+        factor = 1.0 - sector_map.sum(axis=0)
+        for g in range(sector_map.shape[0]):
+            exposure = 0.0
+            for s in range(width):
+                exposure += abs(out[s]) * sector_map[g, s]
+            scale = min(1.0, max_sector / (exposure if exposure > 0 else 1.0))
+            for s in range(width):
+                factor[s] += scale * sector_map[g, s]
+        for s in range(width):
+            out[s] *= factor[s]
+    gross = 0.0
+    for s in range(width):
+        gross += abs(out[s])
+    scale = min(1.0, max_leverage / (gross if gross > 0 else 1.0))
+    for s in range(width):
+        out[s] *= scale
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def top_k(score, eligible, k, out):
+    """``1 / k`` in the ``k`` eligible symbols with the highest score (ties: lower index first),
+    0 elsewhere; whether ``out`` changed."""
+    width = score.shape[0]
+    ranked = np.where(eligible, -score, np.inf)
+    order = np.argsort(ranked, kind="mergesort")
+    changed = False
+    for position in range(width):
+        s = order[position]
+        w = 1.0 / k if position < k and eligible[s] else 0.0
+        if w != out[s]:
+            out[s] = w
+            changed = True
+    return changed
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def curve_stats(equity, returns, bench, rf, tail, out):
+    """``STAT_FIELDS`` of one equity curve (``returns`` is scratch of length T - 1)."""
+    n = returns.shape[0]
+    total, low, high = 0.0, np.inf, -np.inf
+    for t in range(n):
+        r = equity[t + 1] / equity[t] - 1.0
+        returns[t] = r
+        total += r
+        low, high = min(low, r), max(high, r)
+    mean = total / n
+    css, down = 0.0, 0.0
+    for t in range(n):
+        deviation, shortfall = returns[t] - mean, min(returns[t] - rf, 0.0)
+        css += deviation * deviation
+        down += shortfall * shortfall
+    worst = max_drawdown(equity)
+    out[0], out[1], out[2], out[3] = equity[0], equity[n], mean, css
+    out[4], out[5], out[6] = 1.0 if low == high else 0.0, down / n, worst
+    out[7], out[8] = tail_risk(returns) if tail else (np.nan, np.nan)
+    if bench.shape[0]:
+        _versus(returns, mean, bench, out)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def max_drawdown(equity):
+    """``min(equity / running peak) - 1`` with one division per peak, not per bar: for a fixed
+    peak, correctly rounded division is monotonic, so the lowest value gives the lowest ratio."""
+    peak = lowest = equity[0]
+    worst = 0.0
+    for t in range(1, equity.shape[0]):
+        if equity[t] > peak:
+            worst = min(worst, lowest / peak - 1.0)
+            peak = lowest = equity[t]
+        else:
+            lowest = min(lowest, equity[t])
+    return min(worst, lowest / peak - 1.0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _versus(returns, mean, bench, out):
+    n = returns.shape[0]
+    bench_mean, active_total = 0.0, 0.0
+    low, high = np.inf, -np.inf
+    for t in range(n):
+        bench_mean += bench[t]
+        active = returns[t] - bench[t]
+        active_total += active
+        low, high = min(low, active), max(high, active)
+    bench_mean /= n
+    active_mean = active_total / n
+    cov, active_css = 0.0, 0.0
+    for t in range(n):
+        cov += (bench[t] - bench_mean) * (returns[t] - mean)
+        active_css += (returns[t] - bench[t] - active_mean) ** 2
+    out[9], out[10], out[11] = cov / n, active_mean, active_css
+    out[12] = 1.0 if low == high else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def tail_risk(returns):
+    """VaR (linear-interpolated 5th percentile) and CVaR (mean of the ``floor((n-1) 0.05) + 1``
+    smallest returns), as ``engine.metrics`` computes them."""
+    n = returns.shape[0]
+    position = (n - 1) * VAR_CUTOFF
+    k = int(position) + 1
+    m = min(k + 1, n)
+    low = np.sort(np.partition(returns, m - 1)[:m])
+    upper = low[min(k, n - 1)]
+    var = low[k - 1] + (position - (k - 1)) * (upper - low[k - 1])
+    return var, low[:k].mean()
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def block_sums(returns, rf, block_of, out):
+    """Per block: count and sums of excess returns, their powers 2-4, squared negative
+    parts, and ``log(1 + r)`` (``engine.optimize.evaluate.BLOCK_STATS``)."""
+    out[:] = 0.0
+    for t in range(returns.shape[0]):
+        b = block_of[t]
+        x = returns[t] - rf
+        out[b, 0] += 1.0
+        out[b, 1] += x
+        out[b, 2] += x**2
+        out[b, 3] += x**3
+        out[b, 4] += x**4
+        out[b, 5] += min(x, 0.0) ** 2
+        out[b, 6] += math.log1p(returns[t])
