@@ -67,3 +67,19 @@ def test_only_the_settings_module_reads_the_environment():
             if re.search(r"os\.environ|os\.getenv", text) and path.name != "settings.py":
                 offenders.append(str(path.relative_to(ROOT)))
     assert not offenders
+
+
+def test_kernel_settings_single_thread_a_pool_of_several_processes(tmp_path):
+    s = load_settings({"NAUTILUS_VAR_DIR": str(tmp_path)})
+    assert (s.cpu_backend, s.kernel_threads, s.kernel_warmup) == ("numba", 0, True)
+    assert s.kernel_cache == tmp_path / "kernel-cache"
+    assert (s.kernel_threads_for(1), s.kernel_threads_for(2)) == (0, 1)
+    pinned = load_settings({"NAUTILUS_KERNEL_THREADS": "2", "NAUTILUS_CPU_BACKEND": "JAX",
+                            "NAUTILUS_KERNEL_WARMUP": "0"})  # fmt: skip
+    assert (pinned.kernel_threads_for(4), pinned.cpu_backend, pinned.kernel_warmup) == (
+        2,
+        "jax",
+        False,
+    )
+    with pytest.raises(SettingsError, match="NAUTILUS_CPU_BACKEND"):
+        load_settings({"NAUTILUS_CPU_BACKEND": "cuda"})
