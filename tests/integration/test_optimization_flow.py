@@ -172,8 +172,8 @@ def test_a_worker_killed_mid_batch_and_the_optimization_still_completes(
     assert row["status"] == "completed", row["error"]
     # Either the reconciler re-planned the stale job (attempt 2) or, when the killed worker had
     # not yet reserved another batch, the survivor consumed the queued ones (attempt 1): with
-    # the fused CPU kernel a batch of 16 sets takes milliseconds, so both happen.
-    assert row["attempts"] >= 1
+    # the fused CPU kernel a batch of 16 sets takes milliseconds, so both happen; the attempt
+    # count is not asserted, every set scored exactly once is.
     rows = stored_trials(sessions, job_id)
     keys = [json.dumps(r["params"], sort_keys=True) for r in rows]
     assert len(rows) == 144 and len(set(keys)) == 144  # the baseline (5, 20) is in the grid
