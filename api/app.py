@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask("nautilus_backtest")
     app.config.update(openapi_config(settings))
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
     tracing.install(app, settings.log_level)
 
     ctx = ServiceContext(settings, create_celery(settings))

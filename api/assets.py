@@ -45,7 +45,8 @@ def plotly(version: str) -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = YEAR
     response.cache_control.immutable = True
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 @bp.route(f"{SWAGGER_UI_PREFIX}<path:filename>")

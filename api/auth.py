@@ -12,6 +12,7 @@ for ``NAUTILUS_AUTH_CACHE`` seconds, so a revoked key stops working within that 
 from __future__ import annotations
 
 import threading
+from typing import NoReturn
 
 from cachetools import TTLCache
 from flask import Flask, current_app, g, request
@@ -90,7 +91,7 @@ def authenticate() -> None:
         fail(403, f"a request authenticated by the session cookie must send {CSRF_HEADER}")
 
 
-def unauthorized(message: str) -> None:
+def unauthorized(message: str) -> NoReturn:
     fail(401, message, headers={"WWW-Authenticate": 'Bearer realm="nautilus"'})
 
 

@@ -45,6 +45,8 @@ class Audience:
     def allows(self, job_id: str | None) -> bool:
         if self._owner is None:
             return True
+        if job_id is None:
+            return False
         if job_id not in self._allowed:
             with self._ctx.reads() as session:
                 owner = session.scalar(sa.select(Job.owner).where(Job.id == job_id))

@@ -16,7 +16,7 @@ SCHEMES = {
     "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
     "session": {"type": "apiKey", "in": "cookie", "name": COOKIE},
 }
-KEYED = [{name: []} for name in SCHEMES]
+KEYED: list[dict[str, list[str]]] = [{name: []} for name in SCHEMES]
 OPEN_PATHS = frozenset({"/health", "/session"})  # no key needed (/health shows admins more)
 BODY_METHODS = frozenset({"post", "put", "patch", "delete"})
 

@@ -101,7 +101,7 @@ def list_trials(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
             page=args["page"],
             page_size=args["page_size"],
         )
-    target = job.summary["optimization_target"]
+    target = summary_of(job)["optimization_target"]
     return trials_page(items, total, args, window, target)
 
 
@@ -118,7 +118,7 @@ def get_heatmap(args: dict[str, Any], optimization_id: str) -> dict[str, Any]:
     with transaction(service().sessions) as session:
         job = found(jobs.get_job(session, optimization_id, owner_scope()), optimization_id)
         scored = trials.all_trials(session, optimization_id)
-    info = job.summary
+    info = summary_of(job)
     x, y = axes(info["parameters"], args.get("x"), args.get("y"))
     target = Target(info["optimization_target"], info["direction"], _transform(info))
     return heatmap(scored, target, x, y, window_of(job, args.get("window")))
@@ -134,6 +134,11 @@ def cancel_optimization(optimization_id: str) -> dict[str, Any]:
     return {"optimization_id": job.id, "status": job.status}
 
 
+def summary_of(job: Any) -> dict[str, Any]:
+    """What submission stored about the request (every optimization row has it)."""
+    return dict(job.summary or {})
+
+
 def found(job: Job | None, optimization_id: str) -> Job:
     if job is None or job.kind != OPTIMIZATION.name:
         fail(404, f"no optimization with id {optimization_id!r}")
@@ -141,7 +146,7 @@ def found(job: Job | None, optimization_id: str) -> Job:
 
 
 def window_of(job: Job, asked: str | None) -> str:
-    info = job.summary
+    info = summary_of(job)
     if asked is None:
         return info["selection_window"]
     if asked not in info["windows"]:
@@ -152,7 +157,7 @@ def window_of(job: Job, asked: str | None) -> str:
 def axes(names: list[str], x: str | None, y: str | None) -> tuple[str, str]:
     """The heatmap's two parameters: given, or the first two searched ones."""
     x = x or names[0]
-    y = y or next((n for n in names if n != x), None)
+    y = y or next((n for n in names if n != x), "")
     for field, name in (("x", x), ("y", y)):
         if name not in names:
             fail(422, f"{field} must be a searched parameter", {field: [f"one of {names}"]})

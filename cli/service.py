@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from workers.settings import get_settings
@@ -108,6 +109,7 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
     from workers.subscriber import job_events, stream_events
 
     client = make_redis(get_settings(), socket_timeout=30)
+    entries: Iterator[tuple[str | None, dict[str, Any], Callable[[], None] | None]]
     if args.job:
         entries = ((None, event, None) for event in job_events(client, args.job, args.timeout))
     else:

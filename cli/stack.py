@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ class Stack:
     port: int
     web_workers: int = 1
     worker_concurrency: int = 1
-    say: object = print
+    say: Callable[[str], None] = print
     redis: EmbeddedRedis | None = None
     children: list[Child] = field(default_factory=list)
     api_key: str = ""  # this machine's admin key (var/api-key), set by start()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import Base, UTCDateTime, utcnow
 
-PRICE = sa.Double()
+PRICE: sa.Double[float] = sa.Double()
 
 
 class Bar(Base):

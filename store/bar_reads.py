@@ -71,10 +71,14 @@ class StoredBars:
         return Market(
             timestamps=times.astype("datetime64[ns]"),
             symbols=self.symbols,
+            open=arrays["open"],
+            high=arrays["high"],
+            low=arrays["low"],
+            close=arrays["close"],
+            volume=arrays["volume"],
             frequency=self.frequency,
             source=SOURCE,
             version=self.version,
-            **arrays,
         )
 
 

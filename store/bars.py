@@ -109,10 +109,11 @@ def refresh_series(
     keep |= {"exchange"} if exchange else set()
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["symbol", "frequency"], set_={k: stmt.excluded[k] for k in keep}
+            index_elements=["symbol", "frequency"],
+            set_={k: stmt.excluded[k] for k in keep},
         )
     )
-    return {row["symbol"]: version for row in rows}
+    return {str(row["symbol"]): version for row in rows}
 
 
 # --- PostgreSQL: binary COPY into a staging table, one upsert --------------------------------
@@ -161,7 +162,7 @@ def _upsert_postgresql(
         )
     )
     counts = LoadCounts()
-    raw = session.connection().connection.driver_connection
+    raw: Any = session.connection().connection.driver_connection
     with raw.cursor() as cur:
         fresh = frame[~frame["symbol"].isin(stored)]
         if len(fresh):

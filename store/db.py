@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -86,9 +86,16 @@ def _sqlite_begin_immediate(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def changed_one(session: Session, stmt: Any) -> bool:
+    """Run an UPDATE or DELETE; whether it changed exactly one row (a guarded transition)."""
+    result = session.execute(stmt)
+    return cast(sa.CursorResult[Any], result).rowcount == 1
+
+
 def dialect_insert(session: Session, table: Any) -> Any:
     """``INSERT`` with ``ON CONFLICT`` support for the session's backend (PostgreSQL or SQLite)."""
     name = session.get_bind().dialect.name
+    insert: Any
     if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif name == "sqlite":

@@ -76,15 +76,15 @@ def _conditions(q: JobQuery) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-def _sort_key(name: str) -> sa.ColumnElement[Any]:
+def _sort_key(name: str) -> Any:
     """A column, or a metric of ``engine.metric_table`` from the row's ``metrics`` JSON."""
     if name in COLUMNS:
         return COLUMNS[name]
     return Job.metrics[name].as_float()
 
 
-def _ordering(sort: tuple[str, ...]) -> list[sa.ColumnElement[object]]:
-    order = []
+def _ordering(sort: tuple[str, ...]) -> list[Any]:
+    order: list[Any] = []
     for key in sort:
         column = _sort_key(key.lstrip("-"))
         order.append((column.desc() if key.startswith("-") else column.asc()).nulls_last())

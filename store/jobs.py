@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from store.db import changed_one
 from store.models import (
     CANCELLED,
     CANCELLING,
@@ -80,7 +81,7 @@ def _insert_statement(dialect: str, names: tuple[str, ...], guarded: bool, idemp
     """The job insert for these columns, built once: bound parameters ``v_<column>`` (and
     ``queued_limit`` when ``guarded`` by the owner's count of queued jobs)."""
     table = Job.__table__
-    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(cast(sa.Table, table))
     binds = [sa.bindparam(f"v_{n}", type_=table.c[n].type) for n in names]
     if not guarded:
         stmt = insert.values(dict(zip(names, binds, strict=True)))
@@ -154,7 +155,7 @@ def claim(
             updated_at=now,
         )
     )
-    return session.execute(stmt).rowcount == 1
+    return changed_one(session, stmt)
 
 
 def touch(session: Session, job_id: str, lease_id: str, **progress: Any) -> str | None:
@@ -178,7 +179,7 @@ def finish(session: Session, job_id: str, lease_id: str, status: str, **values: 
         .where(Job.id == job_id, Job.lease_id == lease_id, Job.status.in_(LEASED))
         .values(status=status, finished_at=now, updated_at=now, lease_id=None, **values)
     )
-    return session.execute(stmt).rowcount == 1
+    return changed_one(session, stmt)
 
 
 def release(session: Session, job_id: str, lease_id: str) -> bool:
@@ -188,7 +189,7 @@ def release(session: Session, job_id: str, lease_id: str) -> bool:
         .where(Job.id == job_id, Job.lease_id == lease_id, Job.status == RUNNING)
         .values(status=QUEUED, lease_id=None, updated_at=utcnow())
     )
-    return session.execute(stmt).rowcount == 1
+    return changed_one(session, stmt)
 
 
 def request_cancel(session: Session, job_id: str) -> tuple[str | None, bool]:
@@ -218,7 +219,7 @@ def fail_abandoned(
         .where(Job.id == job_id, abandoned)
         .values(status=FAILED, error=error, finished_at=now, updated_at=now, lease_id=None)
     )
-    return session.execute(stmt).rowcount == 1
+    return changed_one(session, stmt)
 
 
 def requeue_stale(session: Session, job_id: str, stale_before: datetime) -> bool:
@@ -228,7 +229,7 @@ def requeue_stale(session: Session, job_id: str, stale_before: datetime) -> bool
         .where(Job.id == job_id, Job.status == RUNNING, Job.heartbeat_at < stale_before)
         .values(status=QUEUED, lease_id=None, enqueued_at=utcnow(), updated_at=utcnow())
     )
-    return session.execute(stmt).rowcount == 1
+    return changed_one(session, stmt)
 
 
 def cancel_stale(session: Session, job_id: str, stale_before: datetime) -> bool:
@@ -238,7 +239,7 @@ def cancel_stale(session: Session, job_id: str, stale_before: datetime) -> bool:
         .where(Job.id == job_id, Job.status == CANCELLING, Job.heartbeat_at < stale_before)
         .values(status=CANCELLED, lease_id=None, finished_at=utcnow(), updated_at=utcnow())
     )
-    return session.execute(stmt).rowcount == 1
+    return changed_one(session, stmt)
 
 
 def stale_jobs(session: Session, stale_before: datetime, limit: int = 100) -> list[Job]:
@@ -289,7 +290,7 @@ def job_stats(session: Session, kind: str = "backtest") -> JobStats:
         .order_by(Job.finished_at.desc())
         .limit(200)
     ).all()
-    seconds = [(end - start).total_seconds() for start, end in durations if end]
+    seconds = [(end - start).total_seconds() for start, end in durations if start and end]
     return JobStats(counts, sum(seconds) / len(seconds) if seconds else None)
 
 
@@ -314,10 +315,11 @@ def recent_timings(session: Session, kind: str, limit: int = 200) -> list[Timing
     return [
         Timing(status, (started - created).total_seconds(), (done - started).total_seconds())
         for status, created, started, done in rows
+        if started is not None and done is not None
     ]
 
 
 def _update(session: Session, job_id: str, from_states: tuple[str, ...], **values: Any) -> bool:
     values.setdefault("updated_at", utcnow())
     stmt = sa.update(Job).where(Job.id == job_id, Job.status.in_(from_states)).values(**values)
-    return session.execute(stmt).rowcount == 1
+    return changed_one(session, stmt)

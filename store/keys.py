@@ -19,6 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from store.db import changed_one
 from store.models import Base, UTCDateTime, utcnow
 
 ADMIN, MEMBER = "admin", "member"
@@ -93,4 +94,4 @@ def revoke_key(session: Session, key_id: str) -> bool:
         .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return session.execute(stmt).rowcount == 1
+    return changed_one(session, stmt)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -42,7 +42,7 @@ class OptimizationTrial(Base):
 
 def insert_trials(session: Session, job_id: str, stubs: Sequence[dict[str, Any]], round_: int):
     """Create the rows of ``stubs`` (``index``, ``params``, ``searched``, ``baseline``) once."""
-    table = OptimizationTrial.__table__
+    table = cast(sa.Table, OptimizationTrial.__table__)
     rows = [
         {
             "job_id": job_id,
@@ -63,7 +63,7 @@ def insert_trials(session: Session, job_id: str, stubs: Sequence[dict[str, Any]]
 
 def save_scores(session: Session, job_id: str, trials: Iterable[dict[str, Any]]) -> None:
     """Store the scores of trials (``index``, ``scores``, ``blocks``, ``score``): an upsert."""
-    table = OptimizationTrial.__table__
+    table = cast(sa.Table, OptimizationTrial.__table__)
     now = utcnow()
     values = [
         {

@@ -9,7 +9,7 @@ provider could not be reached or failed on its side: retry later, check the netw
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from engine.errors import NautilusError
@@ -50,7 +50,7 @@ def default_transport() -> Transport:
 
     session = requests.Session()
     session.headers["User-Agent"] = "nautilus-backtest/0.1 (+market-data import)"
-    return session
+    return cast(Transport, session)
 
 
 @dataclass
