@@ -15,6 +15,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.auth import require_admin
 from api.context import service
 from api.errors import ErrorSchema, fail
 from engine.data.calendars import BAR_MINUTES
@@ -110,9 +111,12 @@ def stored_symbols(args: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(ImportArgsSchema, location="query")
 @blp.doc(requestBody={"content": {"text/csv": {}, "application/json": {}}})
 @blp.response(200)
+@blp.alt_response(403, **ERRORS)
 @blp.alt_response(422, **ERRORS)
 def import_bars(args: dict[str, Any]) -> dict[str, Any]:
-    """Upsert bars from a CSV or JSON body; all or nothing unless ``on_error=skip``."""
+    """Upsert bars from a CSV or JSON body (admin keys only: market data is shared by every
+    owner, read-only); all or nothing unless ``on_error=skip``."""
+    require_admin()
     if request.is_json:
         records, options = read_json_body(request.get_json(force=True))
         args = {**args, **options}

@@ -138,3 +138,13 @@ def test_the_remote_cli_sees_only_the_callers_jobs(shared, owners, capsys, monke
         assert owners["jobs"]["bob"] in listing and alice_job not in listing
         assert main(["status", alice_job, "--url", url]) == 2  # no key at all
         assert "401" in capsys.readouterr().err
+
+
+def test_market_data_is_read_by_every_owner_and_written_by_admins_only(shared, owners):
+    body = {"symbol": "OWNEDX", "bars": [{"timestamp": "2024-01-02", "open": 1, "high": 1,
+                                         "low": 1, "close": 1, "volume": 1}]}  # fmt: skip
+    refused = owners["alice"].post("/data/bars", json=body)
+    assert refused.status_code == 403 and "admin" in refused.get_json()["message"]
+    assert shared.api.post("/data/bars", json=body).status_code == 200
+    listed = owners["bob"].get("/data/symbols").get_json()
+    assert "OWNEDX" in json.dumps(listed)
