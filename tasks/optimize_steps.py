@@ -21,7 +21,7 @@ from tasks.context import TaskContext
 from tasks.lease import Lease, LeaseKeeper, LeaseLost
 from tasks.market import load_market
 from tasks.outcomes import Completion, end, publish
-from tasks.progress import peak_rss_mb
+from tasks.progress import ProgressReporter, peak_rss_mb
 from workers.kinds import OPTIMIZATION, PROGRESS
 
 CACHED_JOBS = 4
@@ -149,7 +149,7 @@ def report(
     best = _display_best(job, progress, window)
     message = f"{progress.completed}/{planned} parameter sets scored"
     keeper.refresh(
-        progress_percentage=round(100.0 * min(progress.completed / planned, 1.0), 2),
+        progress_percentage=round(100.0 * min(progress.completed / planned, ProgressReporter.CAP), 2),
         progress_message=message[:200],
         memory_usage_mb=round(peak_rss_mb(), 1),
         processing_time_ms=elapsed_ms(job),
