@@ -148,8 +148,9 @@ def report(
     planned = max(job.request.planned_sets, progress.total, 1)
     best = _display_best(job, progress, window)
     message = f"{progress.completed}/{planned} parameter sets scored"
+    fraction = min(progress.completed / planned, ProgressReporter.CAP)  # 100 %: once stored
     keeper.refresh(
-        progress_percentage=round(100.0 * min(progress.completed / planned, ProgressReporter.CAP), 2),
+        progress_percentage=round(100.0 * fraction, 2),
         progress_message=message[:200],
         memory_usage_mb=round(peak_rss_mb(), 1),
         processing_time_ms=elapsed_ms(job),
