@@ -15,7 +15,7 @@ from tests.integration.http_server import serve
 
 pytestmark = pytest.mark.integration
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -27,6 +27,15 @@ ARGS = [
     "--disable-sync",
 ]
 SMA = {"strategy_id": "sma_crossover", "strategy_parameters": {"fast_period": 5, "slow_period": 20}}
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """Where screenshots go: a temporary folder, or docs/img with ``SCREENSHOTS=docs``
+    (``make screenshots``), so a test run never rewrites the committed images."""
+    return (
+        DOCS_IMAGES if os.environ.get("SCREENSHOTS") == "docs" else tmp_path_factory.mktemp("shots")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +82,7 @@ class Visit:
         self.page.close()
 
 
-def test_reports_dashboard_and_docs_render_offline(browser, url, key, make_spec):
+def test_reports_dashboard_and_docs_render_offline(browser, url, key, make_spec, shots):
     client = Client(url, api_key=key)
     backtest = client.submit_backtest(make_spec(**SMA, backtest_name="SMA 5/20 on five symbols"))
     optimization = client.optimize(
@@ -104,7 +113,7 @@ def test_reports_dashboard_and_docs_render_offline(browser, url, key, make_spec)
     )
     dashboard.page.wait_for_selector("#leaders a")
     assert "live" in dashboard.page.text_content("#live")
-    dashboard.page.screenshot(path=str(SHOTS / "dashboard.png"))
+    dashboard.page.screenshot(path=str(shots / "dashboard.png"))
     dashboard.clean()
 
     assert client.wait(optimization, progress=False)["status"] == "completed"
@@ -122,7 +131,7 @@ def test_reports_dashboard_and_docs_render_offline(browser, url, key, make_spec)
         visit.page.goto(url + path)
         visit.page.wait_for_selector(selector)
         time.sleep(0.5)
-        visit.page.screenshot(path=str(SHOTS / shot), full_page=True)
+        visit.page.screenshot(path=str(shots / shot), full_page=True)
         visit.clean()
 
     docs = Visit(signed_in, url)
