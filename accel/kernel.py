@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 import accel  # noqa: F401  (64-bit mode)
+from accel import costs as cost_model
 
 
 class Costs(NamedTuple):
@@ -68,8 +69,8 @@ def _fill(acct: Account, new_shares: jnp.ndarray, price: jnp.ndarray, costs: Cos
     """Trade every lane and symbol to ``new_shares`` at ``price`` with costs; book round trips."""
     delta = new_shares - acct.shares
     traded = delta != 0
-    fill_price = price * (1.0 + costs.slippage * jnp.sign(delta))
-    fees = jnp.abs(delta) * fill_price * costs.commission + costs.fee * traded
+    fill_price = cost_model.fill_price(price, jnp.sign(delta), costs.slippage)
+    fees = cost_model.commission_paid(delta, fill_price, costs.commission) + costs.fee * traded
     flow = jnp.where(traded, -delta * fill_price - fees, 0.0)
     trade_cash = acct.trade_cash + flow
     closed = (acct.shares != 0) & (new_shares == 0)
@@ -95,7 +96,7 @@ def _rebalance(acct: Account, target, bar, costs: Costs, whole_shares: bool) -> 
     acct = _fill(acct, jnp.where(closing, 0.0, acct.shares), execute, costs)
     opening = changed & (target != 0)
     equity = acct.cash + (acct.shares * value).sum(-1) - costs.fee * opening.sum(-1)
-    unit_cost = execute * (1.0 + costs.slippage * side) * (1.0 + costs.commission)
+    unit_cost = cost_model.unit_cost(execute, side, costs.slippage, costs.commission)
     wanted = target * jnp.maximum(equity, 0.0)[:, None] / jnp.where(opening, unit_cost, 1.0)
     wanted = jnp.trunc(wanted) if whole_shares else wanted
     acct = _fill(acct, jnp.where(opening, wanted, acct.shares), execute, costs)

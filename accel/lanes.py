@@ -15,6 +15,8 @@ import math
 import numpy as np
 from numba import njit
 
+from accel import costs as cost_model
+
 CASH, ORDERS, WINS, LOSSES, GROSS_PROFIT, GROSS_LOSS = range(6)
 STAT_FIELDS = (
     "first",
@@ -40,6 +42,11 @@ def _sign(x):
     return 0.0 if x == 0 else (1.0 if x > 0 else -1.0)
 
 
+_fill_price = njit(cache=True, nogil=True, inline="always")(cost_model.fill_price)
+_commission_paid = njit(cache=True, nogil=True, inline="always")(cost_model.commission_paid)
+_unit_cost = njit(cache=True, nogil=True, inline="always")(cost_model.unit_cost)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def fill(acc, shares, trade_cash, s, new, price, costs):
     """Trade symbol ``s`` to ``new`` shares at ``price`` with costs; book a closed round trip."""
@@ -47,8 +54,8 @@ def fill(acc, shares, trade_cash, s, new, price, costs):
     if delta == 0:
         return
     commission, slippage, fee = costs
-    fill_price = price * (1.0 + slippage * _sign(delta))
-    flow = -delta * fill_price - (abs(delta) * fill_price * commission + fee)
+    fill_price = _fill_price(price, _sign(delta), slippage)
+    flow = -delta * fill_price - (_commission_paid(delta, fill_price, commission) + fee)
     running = trade_cash[s] + flow
     acc[CASH] += flow
     acc[ORDERS] += 1
@@ -111,7 +118,7 @@ def rebalance(
         if not tradable[c, t] or target[s] == sized_for[s]:
             continue
         if target[s] != 0:
-            unit = execute[c, t] * (1.0 + slippage * _sign(target[s])) * (1.0 + commission)
+            unit = _unit_cost(execute[c, t], _sign(target[s]), slippage, commission)
             wanted = target[s] * budget / unit
             fill(
                 acc,

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def did_you_mean(name: object, choices: Iterable[str]) -> str:
-    """`` Did you mean 'x'?`` for the closest of ``choices`` to a misspelt ``name``, else ""."""
-    close = difflib.get_close_matches(str(name), sorted(choices), n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
+def did_you_mean(name: object, choices: Iterable[str], n: int = 1) -> str:
+    """`` Did you mean 'x'?`` (or ``'x' or 'y'``) for the up to ``n`` closest of ``choices`` to a
+    misspelt ``name``, else ""."""
+    close = difflib.get_close_matches(str(name), sorted(choices), n=n)
+    return f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
 class NautilusError(Exception):

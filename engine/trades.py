@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from accel import costs as cost_model
+
 
 @dataclass(frozen=True)
 class Fill:
@@ -93,11 +95,9 @@ def fills_from_positions(
         flips = old != 0 and np.sign(new) != np.sign(old) and new != 0
         legs = [-old, new] if flips else [new - old]
         for qty in legs:
-            price = execute[bar, col] * (1.0 + slippage * np.sign(qty))
-            commission_paid = abs(qty) * price * commission
-            fills.append(
-                Fill(int(bar), symbols[col], float(qty), float(price), commission_paid, fee)
-            )
+            price = cost_model.fill_price(execute[bar, col], np.sign(qty), slippage)
+            paid = cost_model.commission_paid(qty, price, commission)
+            fills.append(Fill(int(bar), symbols[col], float(qty), float(price), float(paid), fee))
     return fills
 
 

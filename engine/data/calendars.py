@@ -13,14 +13,13 @@ session. All times returned here are tz-naive UTC ``datetime64[ns]``, like ``Mar
 
 from __future__ import annotations
 
-import difflib
 from functools import lru_cache
 
 import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
-from engine.errors import SpecError
+from engine.errors import SpecError, did_you_mean
 
 DEFAULT_EXCHANGE = "XNYS"
 EARLIEST_YEAR = 1990  # calendars are built from here (or earlier when data is older)
@@ -36,9 +35,8 @@ def resolve_exchange(name: str | None) -> str:
     key = name.strip().upper()
     if key in names:
         return xcals.resolve_alias(key)
-    close = difflib.get_close_matches(key, names, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; use a MIC code such as XNYS"
-    raise SpecError.single("exchange", f"unknown exchange calendar {name!r}{hint}")
+    hint = did_you_mean(key, names, n=3) or " Use a MIC code such as XNYS."
+    raise SpecError.single("exchange", f"unknown exchange calendar {name!r}.{hint}")
 
 
 @lru_cache(maxsize=32)

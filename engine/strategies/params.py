@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from engine.errors import SpecError
+from engine.errors import SpecError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -67,9 +66,7 @@ class Param:
 
 
 def unknown_key_message(key: str, valid: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, valid, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"unknown parameter {key!r}.{hint} Valid parameters: {sorted(valid)}"
+    return f"unknown parameter {key!r}.{did_you_mean(key, valid)} Valid parameters: {sorted(valid)}"
 
 
 def resolve_params(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -10,7 +9,7 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from engine.errors import SpecError
+from engine.errors import SpecError, did_you_mean
 from engine.strategies.params import Param, resolve_params
 from engine.strategies.plan import Plan
 
@@ -119,8 +118,7 @@ def get_strategy(strategy_id: str, field: str = "strategy_id") -> Strategy:
     try:
         return _REGISTRY[strategy_id]
     except (KeyError, TypeError):
-        close = difflib.get_close_matches(str(strategy_id), list(_REGISTRY), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(strategy_id, _REGISTRY)
         raise SpecError.single(
             field, f"unknown strategy {strategy_id!r}.{hint} Valid strategies: {strategy_ids()}"
         ) from None

@@ -49,5 +49,5 @@ def test_session_labels_turn_open_stamps_into_dates_and_keep_midnight():
 
 def test_unknown_exchange_suggests_names():
     assert resolve_exchange("nyse") == "XNYS"
-    with pytest.raises(SpecError, match="did you mean"):
+    with pytest.raises(SpecError, match="Did you mean"):
         resolve_exchange("XNYZ")
