@@ -122,9 +122,9 @@ def seed_example(repeat: int) -> dict:
     of SPY, QQQ and IWM with two years of synthetic history: the engine's share of the API."""
     from accel.device import device_label
     from engine.data import synthetic_market
-    from engine.montecarlo import run_stress_test
     from engine.stress import parse_stress_request
-    from engine.stress_inputs import inline_inputs, inline_window
+    from engine.stress.inputs import inline_inputs, inline_window
+    from engine.stress.montecarlo import run_stress_test
 
     body = {"portfolio": {"SPY": 0.4, "QQQ": 0.3, "IWM": 0.3}, "scenarios": [SEED_SCENARIO],
             "include_monte_carlo": True, "monte_carlo_iterations": 10000}  # fmt: skip

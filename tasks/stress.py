@@ -47,10 +47,10 @@ def run_stress_test(run: JobRun) -> str:
 
 def compute(ctx: TaskContext, payload: dict[str, Any], reporter: Any) -> tuple[dict, str, str]:
     """The stress-test document, its input digest and the dataset version it read."""
-    from engine.montecarlo import run_stress_test as engine_run_stress_test
-    from engine.strategy_paths import rerun_strategy
     from engine.stress import parse_stress_request
-    from engine.stress_inputs import backtest_inputs, backtest_window, inline_inputs, inline_window
+    from engine.stress.inputs import backtest_inputs, backtest_window, inline_inputs, inline_window
+    from engine.stress.montecarlo import run_stress_test as engine_run_stress_test
+    from engine.stress.strategy_paths import rerun_strategy
 
     request = parse_stress_request(payload)
     reporter(0.0, "loading the book and its history")

@@ -22,8 +22,8 @@ from engine.data.sources import SYNTHETIC, resolve_source
 from engine.errors import SpecError, did_you_mean
 from engine.fields import SYMBOL_PATTERN, Field, object_schema, read_fields
 from engine.requests import JobLabels, Resolver, data_window
-from engine.scenarios import BUILTIN_SCENARIOS, Scenario
 from engine.spec_fields import FieldChecker, dataclass_defaults
+from engine.stress.scenarios import BUILTIN_SCENARIOS, Scenario
 
 DRIFTS = ("historical", "zero")
 MAX_ITERATIONS = 1_000_000

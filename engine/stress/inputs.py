@@ -15,8 +15,8 @@ import pandas as pd
 
 from engine.errors import DataError
 from engine.market import Market
-from engine.montecarlo import Book, History, inline_book
-from engine.stress import StressRequest
+from engine.stress.montecarlo import Book, History, inline_book
+from engine.stress.request import StressRequest
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from engine.data import synthetic_market
 from engine.errors import DataError
 from engine.spec import parse_spec
 from engine.stress import parse_stress_request
-from engine.stress_inputs import (
+from engine.stress.inputs import (
     backtest_inputs,
     backtest_window,
     daily_closes,

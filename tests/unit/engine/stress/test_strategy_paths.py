@@ -1,4 +1,4 @@
-"""The stress test's strategy re-run on simulated paths (engine.strategy_paths)."""
+"""The stress test's strategy re-run on simulated paths (engine.stress.strategy_paths)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from engine.backtest import required_symbols
 from engine.data import synthetic_market
 from engine.errors import SpecError
 from engine.spec import parse_spec
-from engine.strategy_paths import STRATEGY_STREAM, _model, rerun_strategy
 from engine.stress import parse_stress_request
+from engine.stress.strategy_paths import STRATEGY_STREAM, _model, rerun_strategy
 
 PATHS, HORIZON = 512, 40
 

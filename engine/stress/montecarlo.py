@@ -21,7 +21,8 @@ from sklearn.covariance import LedoitWolf
 import accel.device
 from accel import montecarlo as kernel
 from engine.errors import DataError, SpecError
-from engine.scenarios import (
+from engine.stress.request import StressRequest, check_book_symbols, check_simulation_size
+from engine.stress.scenarios import (
     Scenario,
     betas_to_market,
     expected_loss,
@@ -29,7 +30,6 @@ from engine.scenarios import (
     symbol_shocks,
     symbol_vol_multipliers,
 )
-from engine.stress import StressRequest, check_book_symbols, check_simulation_size
 
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 TAILS = (0.05, 0.01)
@@ -297,7 +297,7 @@ def run_stress_test(
     """The stress-test document: book, scenarios, expected loss and the Monte Carlo summary.
 
     ``progress(fraction, message)`` may raise to cancel. ``strategy_rerun`` computes the
-    ``strategy_paths`` section (``engine.strategy_paths.rerun_strategy`` bound to the base
+    ``strategy_paths`` section (``engine.stress.strategy_paths.rerun_strategy`` bound to the base
     backtest) when the request asks for it.
     """
     report = progress or (lambda fraction, message: None)

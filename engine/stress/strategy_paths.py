@@ -19,7 +19,10 @@ import pandas as pd
 import accel.device
 from accel import montecarlo as kernel
 from engine.market import Market
-from engine.montecarlo import (
+from engine.simulation import bars_for, period_starts, run_lanes
+from engine.spec import BacktestSpec
+from engine.strategies import Bars, get_strategy
+from engine.stress.montecarlo import (
     HISTOGRAM_BINS,
     PERCENTILES,
     TAILS,
@@ -28,10 +31,7 @@ from engine.montecarlo import (
     parametric_model,
     summary_document,
 )
-from engine.simulation import bars_for, period_starts, run_lanes
-from engine.spec import BacktestSpec
-from engine.strategies import Bars, get_strategy
-from engine.stress import StressRequest
+from engine.stress.request import StressRequest
 from engine.sweep import VALUES_PER_LANE_BAR, rules_for
 
 WARMUP_BARS = 252

@@ -10,7 +10,7 @@ import pytest
 
 from accel.montecarlo import BLOCK
 from engine.errors import DataError, SpecError
-from engine.montecarlo import (
+from engine.stress.montecarlo import (
     Book,
     History,
     inline_book,
@@ -18,8 +18,8 @@ from engine.montecarlo import (
     parametric_model,
     run_stress_test,
 )
-from engine.scenarios import BUILTIN_SCENARIOS, Scenario, expected_loss, scenario_pnl
-from engine.stress import check_book_symbols, parse_stress_request
+from engine.stress.request import check_book_symbols, parse_stress_request
+from engine.stress.scenarios import BUILTIN_SCENARIOS, Scenario, expected_loss, scenario_pnl
 
 SEED_BODY = {
     "backtest_id": "bt_base_config",
