@@ -61,6 +61,8 @@ def test_a_supervised_worker_that_dies_is_started_again(isolated, make_spec, wai
         os.kill(first, signal.SIGKILL)  # the celery main process, not the supervisor
         second = worker_pid(isolated, other_than=first)
         assert second != first and supervisor.alive()
+        health = isolated.api.get("/health").get_json()
+        assert health["workers_alive"]["cpu"] >= 1 and health["workers_stalled"]["cpu"] == 0
         job_id = isolated.submit(make_spec())["execution_id"]
         wait_for(job_id, lambda r: r["status"] == "completed", timeout=60)
     finally:
