@@ -21,11 +21,14 @@ def cancel_job(job_id: str, found: Callable[[Job | None, str], Job]) -> Job:
     ctx = service()
     with transaction(ctx.sessions) as session:
         job = found(jobs.get_job(session, job_id, owner_scope()), job_id)  # 404 before a change
+        kind = kind_named(job.kind)
         status, changed = jobs.request_cancel(session, job_id)
-    kind = kind_named(job.kind)
+        ended = changed and status == jobs.CANCELLED
+        if ended:  # the event commits with the change (the outbox)
+            event = ctx.outbox.record(session, kind, CANCELLED, job.id, {"status": CANCELLED})
     if not changed and status != jobs.CANCELLING:
         fail(409, f"{kind.label} {job_id} is already {status}; only active jobs can be cancelled")
-    if changed and status == jobs.CANCELLED:
+    if ended:
         revoke(ctx.celery, job.task_id or "")
-        ctx.publish(kind, CANCELLED, job.id, {"status": CANCELLED})
+        ctx.outbox.relay([event])
     return job

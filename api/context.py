@@ -20,8 +20,8 @@ from store import jobs
 from store.db import make_engine, make_read_session_factory, make_session_factory
 from workers.events import EventPublisher
 from workers.heartbeats import live_pools
-from workers.kinds import JobKind
 from workers.redis_client import make_redis
+from workers.relay import Outbox
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,16 +53,10 @@ class ServiceContext:
         self.redis: redis.Redis = make_redis(settings)
         self.celery = celery
         self.events = EventPublisher(self.redis, settings.events_stream_maxlen)
+        self.outbox = Outbox(self.sessions, self.events)
         self.started = time.time()
         self._pools = Cached(settings.live_pools_cache_s, self._live_pools)
         self._stats = Cached(10.0, self._job_stats)
-
-    def publish(self, kind: JobKind, stage: str, job_id: str, data: dict[str, Any]) -> None:
-        """Publish an event after a committed change; a Redis outage is logged, not raised."""
-        try:
-            self.events.publish(kind, stage, job_id, data)
-        except redis.RedisError as exc:
-            log.warning("could not publish %s of %s: %s", stage, job_id, exc)
 
     def live_pools(self) -> set[str]:
         return self._pools.get()

@@ -31,13 +31,14 @@ def health() -> tuple[dict[str, Any], int]:
     ctx = service()
     database, broker = probes.probe_database(ctx), probes.probe_broker(ctx)
     result_store = probes.probe_result_store(ctx)
-    workers = probes.workers_by_pool(ctx)
+    workers, stalled = probes.workers_by_pool(ctx)
     status = overall(database.ok and broker.ok and result_store.ok, workers)
     body = {
         "status": status,
         "engine": "backtesting",
         "messagebus_connected": broker.ok,
         "workers_alive": {pool: len(found) for pool, found in workers.items()},
+        "workers_stalled": {pool: len(found) for pool, found in stalled.items()},
         "execution_metrics": probes.execution_metrics(
             probes.job_stats(ctx) if database.ok else None
         ),

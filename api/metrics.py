@@ -53,7 +53,7 @@ class ServiceCollector(Collector):
             depth.add_metric([queue], float("nan") if n is None else n)
         yield depth
         alive = GaugeMetricFamily("nautilus_workers_alive", "Live workers", labels=["pool"])
-        for pool, workers in probes.workers_by_pool(ctx).items():
+        for pool, workers in probes.workers_by_pool(ctx)[0].items():
             alive.add_metric([pool], len(workers))
         yield alive
         yield GaugeMetricFamily(

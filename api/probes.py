@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import ServiceContext
 from store import jobs
-from workers.heartbeats import live_workers
+from workers.heartbeats import consuming, live_workers
 from workers.kinds import BACKTEST
 from workers.queues import ALL_QUEUES, POOLS
 
@@ -53,15 +53,20 @@ def probe_result_store(ctx: ServiceContext) -> Probe:
     return timed(lambda: ctx.celery.backend.client.ping())
 
 
-def workers_by_pool(ctx: ServiceContext) -> dict[str, list[dict[str, Any]]]:
+def workers_by_pool(
+    ctx: ServiceContext,
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """Live workers per pool that are consuming, and those that stopped (``stalled``)."""
     pools: dict[str, list[dict[str, Any]]] = {pool: [] for pool in POOLS}
+    stalled: dict[str, list[dict[str, Any]]] = {pool: [] for pool in POOLS}
     try:
         found = live_workers(ctx.redis)
     except redis.RedisError:
-        return pools
+        return pools, stalled
     for worker in found:
-        pools.setdefault(worker["pool"], []).append(worker)
-    return pools
+        ok = consuming(worker, ctx.settings.worker_heartbeat_ttl_s)
+        (pools if ok else stalled).setdefault(worker["pool"], []).append(worker)
+    return pools, stalled
 
 
 def queue_depths(ctx: ServiceContext) -> dict[str, int | None]:

@@ -81,10 +81,14 @@ def worker_argv(
     *,
     concurrency: int | None = None,
     name: str | None = None,
-    beat: bool = False,
     loglevel: str = "INFO",
 ) -> list[str]:
-    """``celery worker`` for a pool: prefork everywhere; GPU: one child, spawned, per device."""
+    """``celery worker`` for a pool: prefork everywhere; GPU: one child, spawned, per device.
+
+    Without gossip and mingle: the worker needs neither (routing reads our own heartbeats), and
+    with them a Redis restart can kill the worker's main process ("Unrecoverable error:
+    AttributeError ... 'hostname'" while kombu restarts the gossip consumer, celery/kombu#582)
+    or leave it connected but no longer consuming (celery/celery#8030)."""
     node = name or (f"gpu{settings.gpu_device}" if pool == "gpu" else "cpu")
     argv = [
         sys.executable,
@@ -106,14 +110,32 @@ def worker_argv(
         "-E",
         "--statedb",
         str(settings.var_dir / "worker-%n.state"),
+        "--without-gossip",
+        "--without-mingle",
     ]
     if pool == "gpu":
         argv += ["-c", "1", "--pool-start-method", "spawn"]
     else:
         argv += ["-c", str(concurrency or settings.worker_concurrency)]
-    if beat:
-        argv += ["-B", "-s", str(settings.var_dir / "celerybeat-schedule")]
     return argv
+
+
+def beat_argv(settings: Settings, loglevel: str = "INFO") -> list[str]:
+    """``celery beat``: the reconciler's schedule, one process per deployment, never inside a
+    worker (a worker that dies must not take the reconciler with it)."""
+    schedule = str(settings.var_dir / "celerybeat-schedule")
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.app",
+        "beat",
+        "-s",
+        schedule,
+        "-l",
+        loglevel,
+    ]
 
 
 def worker_environ(settings: Settings, pool: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Service commands: `serve`, `worker`, `migrate`, `demo`, `subscribe`."""
+"""Service commands: `serve`, `worker`, `beat`, `migrate`, `demo`, `subscribe`."""
 
 from __future__ import annotations
 
@@ -32,9 +32,12 @@ def register(subparsers: Any) -> None:
     worker.add_argument(
         "--device", help="GPU ordinal this worker owns (default NAUTILUS_GPU_DEVICE)"
     )
-    worker.add_argument("--beat", action="store_true", help="also run the reconciler schedule")
     worker.add_argument("--loglevel", default="INFO")
     worker.set_defaults(handler=cmd_worker)
+
+    beat = subparsers.add_parser("beat", help="run the reconciler's schedule (one per deployment)")
+    beat.add_argument("--loglevel", default="INFO")
+    beat.set_defaults(handler=cmd_beat)
 
     migrate = subparsers.add_parser("migrate", help="apply the database migrations")
     migrate.set_defaults(handler=cmd_migrate)
@@ -43,7 +46,18 @@ def register(subparsers: Any) -> None:
     sub.add_argument("--job", help="follow one job until it ends")
     sub.add_argument("--from-start", action="store_true", help="replay the stream from its start")
     sub.add_argument("--group", help="read through this consumer group (acknowledging)")
-    sub.add_argument("--consumer", default=f"cli-{os.getpid()}")
+    sub.add_argument(
+        "--consumer",
+        default=f"cli-{os.getpid()}",
+        help="this reader's name in the group: keep it across restarts to replay what it read "
+        "but never acknowledged",
+    )
+    sub.add_argument(
+        "--claim-idle",
+        type=float,
+        default=30.0,
+        help="--group: claim entries other consumers left unacknowledged this many seconds",
+    )
     sub.add_argument("--count", type=int, help="exit after this many events")
     sub.add_argument("--timeout", type=float, default=3600.0, help="--job: seconds to wait")
     sub.set_defaults(handler=cmd_subscribe)
@@ -73,26 +87,58 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    """A Celery worker for one pool, supervised: restarted if it dies (``cli/supervise.py``)."""
     from dataclasses import replace
 
     from cli.processes import worker_argv, worker_environ
-    from workers.embedded_redis import is_up
 
     settings = get_settings()
     if args.device is not None:
         settings = replace(settings, gpu_device=args.device)
+    if not _redis_ready(settings):
+        return 2
+    argv = worker_argv(settings, args.pool, concurrency=args.concurrency, loglevel=args.loglevel)
+    # a warm shutdown lets running tasks finish: up to their hard time limit
+    return _supervise(f"worker-{args.pool}", argv, worker_environ(settings, args.pool),
+                      stop_timeout=settings.task_time_limit_s + 10.0)  # fmt: skip
+
+
+def cmd_beat(args: argparse.Namespace) -> int:
+    """Celery beat (the reconciler's schedule), supervised like a worker."""
+    from cli.processes import beat_argv
+
+    settings = get_settings()
+    if not _redis_ready(settings):
+        return 2
+    return _supervise("beat", beat_argv(settings, args.loglevel), settings.child_environ())
+
+
+def _redis_ready(settings: Any) -> bool:
+    from workers.embedded_redis import is_up
+
     if settings.embedded_redis and not is_up(settings):
         print(
             "error: no REDIS_URL and the embedded Redis is not running; start "
             "`nautilus-bt serve` first or set REDIS_URL",
             file=sys.stderr,
         )
-        return 2
-    argv = worker_argv(
-        settings, args.pool, concurrency=args.concurrency, beat=args.beat, loglevel=args.loglevel
-    )
-    os.execve(argv[0], argv, worker_environ(settings, args.pool))
-    return 0  # pragma: no cover - execve does not return
+        return False
+    return True
+
+
+def _supervise(name: str, argv: list[str], env: dict[str, str], stop_timeout: float = 20.0) -> int:
+    """Run one child (its output on ours) until SIGINT or SIGTERM, restarting it if it dies."""
+    from cli.processes import Child
+    from cli.supervise import Supervisor
+
+    supervisor = Supervisor(say=lambda line: print(f"[supervisor] {line}", flush=True))
+    child = supervisor.add(name, lambda: Child(name, argv, env, None))
+    print(f"[supervisor] started {name} (pid {child.pid})", flush=True)
+    try:
+        supervisor.run_until_signal()
+    finally:
+        supervisor.stop(stop_timeout)
+    return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -114,10 +160,14 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
         entries = ((None, event, None) for event in job_events(client, args.job, args.timeout))
     else:
         entries = stream_events(
-            client, from_start=args.from_start, group=args.group, consumer=args.consumer
+            client,
+            from_start=args.from_start,
+            group=args.group,
+            consumer=args.consumer,
+            claim_idle_ms=int(args.claim_idle * 1000),
         )
     for n, (entry_id, event, ack) in enumerate(entries, start=1):
-        print(json.dumps({"id": entry_id, **event} if entry_id else event), flush=True)
+        print(json.dumps({**event, "entry_id": entry_id} if entry_id else event), flush=True)
         if ack:
             ack()  # printed: handled
         if args.count and n >= args.count:

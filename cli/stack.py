@@ -1,9 +1,9 @@
 """The whole service on one machine: Redis (embedded if no REDIS_URL), migrations, a CPU
-worker with the reconciler's beat, and the API, each a child process stopped by pid."""
+worker, the reconciler's beat and the API, each a supervised child process (restarted if it
+dies, ``cli/supervise.py``) stopped by pid."""
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from cli.keys import local_key
-from cli.processes import Child, api_argv, api_environ, worker_argv, worker_environ
+from cli.processes import Child, api_argv, api_environ, beat_argv, worker_argv, worker_environ
 from cli.rest_client import RestClient
+from cli.supervise import Supervisor
 from store.schema import upgrade
 from workers.embedded_redis import EmbeddedRedis, ensure_embedded_redis, is_up
 from workers.settings import Settings
@@ -31,8 +32,15 @@ class Stack:
     worker_concurrency: int = 1
     say: Callable[[str], None] = print
     redis: EmbeddedRedis | None = None
-    children: list[Child] = field(default_factory=list)
+    supervisor: Supervisor = field(init=False)
     api_key: str = ""  # this machine's admin key (var/api-key), set by start()
+
+    def __post_init__(self) -> None:
+        self.supervisor = Supervisor(say=self.say)
+
+    @property
+    def children(self) -> list[Child]:
+        return self.supervisor.children()
 
     @property
     def url(self) -> str:
@@ -49,8 +57,9 @@ class Stack:
         upgrade(self.settings.database_url)
         self.api_key = local_key(self.settings)
         if worker:
-            argv = worker_argv(self.settings, "cpu", concurrency=self.worker_concurrency, beat=True)
+            argv = worker_argv(self.settings, "cpu", concurrency=self.worker_concurrency)
             self._spawn("worker-cpu", argv, worker_environ(self.settings, "cpu"))
+            self._spawn("beat", beat_argv(self.settings), self.settings.child_environ())
         if api:
             argv = api_argv(self.host, self.port, self.web_workers)
             self._spawn("api", argv, api_environ(self.settings, self.port))
@@ -87,18 +96,11 @@ class Stack:
         return make_session_factory(make_engine(self.settings.database_url))
 
     def serve_until_signal(self) -> None:
-        """Block until Ctrl-C or SIGTERM, or until a child process exits."""
-        stopping: list[bool] = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stopping.append(True))
-        while not stopping and all(child.alive() for child in self.children):
-            time.sleep(0.5)
+        """Block until Ctrl-C or SIGTERM, restarting a child process that dies meanwhile."""
+        self.supervisor.run_until_signal()
 
     def stop(self) -> None:
-        for child in reversed(self.children):
-            code = child.stop()
-            self.say(f"stopped {child.name} (pid {child.pid}, exit {code})")
-        self.children.clear()
+        self.supervisor.stop()
         if self.redis:
             self.redis.stop()
             self.say("stopped embedded redis")
@@ -111,9 +113,9 @@ class Stack:
         self.stop()
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        child = Child(name, argv, env, self.logs / f"{name}.log")
-        self.children.append(child)
-        self.say(f"started {name} (pid {child.pid}), log {self.logs / (name + '.log')}")
+        log = self.logs / f"{name}.log"
+        child = self.supervisor.add(name, lambda: Child(name, argv, env, log))
+        self.say(f"started {name} (pid {child.pid}), log {log}")
 
     def _check_children(self) -> None:
         for child in self.children:

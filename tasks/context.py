@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from store.db import make_engine, make_session_factory
 from workers.events import EventPublisher
 from workers.redis_client import make_redis
+from workers.relay import Outbox
 from workers.settings import Settings, get_settings
 
 
@@ -20,6 +21,7 @@ class TaskContext:
     sessions: sessionmaker[Session]
     redis: redis.Redis
     events: EventPublisher
+    outbox: Outbox
 
 
 _context: TaskContext | None = None
@@ -32,11 +34,8 @@ def context() -> TaskContext:
     if _context is None or _pid != os.getpid():
         settings = get_settings()
         client = make_redis(settings)
-        _context = TaskContext(
-            settings=settings,
-            sessions=make_session_factory(make_engine(settings.database_url, pool_size=2)),
-            redis=client,
-            events=EventPublisher(client, settings.events_stream_maxlen),
-        )
+        sessions = make_session_factory(make_engine(settings.database_url, pool_size=2))
+        events = EventPublisher(client, settings.events_stream_maxlen)
+        _context = TaskContext(settings, sessions, client, events, Outbox(sessions, events))
         _pid = os.getpid()
     return _context

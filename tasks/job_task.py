@@ -3,8 +3,10 @@
 ``@job_task(kind)`` turns a kind's ``work(run)`` into its Celery task (in the way warehouse's
 base task wraps every task in the same transaction and error handling). The routine:
 
-1. claims the job (a guarded UPDATE); a delivery that cannot claim it explains why and stops;
-2. publishes the kind's ``started`` event and keeps the lease alive while ``work`` runs;
+1. claims the job (a guarded UPDATE, transient errors retried in place); a delivery that
+   cannot claim it explains why and stops;
+2. records the kind's ``started`` event with the claim (the outbox), relays it, and keeps the
+   lease alive while ``work`` runs;
 3. ends the job whatever ``work`` raises: cancelled, failed with a code, retried (transient
    errors only, bounded, backing off), or failed once retries are exhausted.
 
@@ -22,13 +24,14 @@ from typing import Any
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.orm import Session
 
 from store import jobs
-from store.db import transaction
 from tasks.context import TaskContext, context
 from tasks.lease import Lease, LeaseKeeper, LeaseLost, acquire
-from tasks.outcomes import TRANSIENT, end, fail, publish, retry_or_fail, unclaimable
+from tasks.outcomes import end, fail, retry_or_fail, unclaimable
 from tasks.progress import ProgressReporter
+from tasks.transient import TRANSIENT
 from workers.app import celery_app
 from workers.kinds import CANCELLED, STARTED, JobKind
 
@@ -72,26 +75,29 @@ def job_task(kind: JobKind) -> Callable[[Work], Task]:
 
 def run_job(task: Task, kind: JobKind, job_id: str, work: Work) -> str:
     ctx = context()
-    lease = acquire(ctx, job_id, task.request.hostname or "unknown")
-    if lease is None:
+
+    def started(session: Session, lease: Lease) -> tuple[Row, dict[str, Any]]:
+        job = jobs.get_job(session, job_id)
+        assert job is not None  # just claimed, in this transaction
+        data = {"worker": lease.worker, "queue": job.queue, "attempt": job.attempts}
+        event = ctx.outbox.record(session, kind, STARTED, job_id, data)
+        return (job.spec, job.queue, job.attempts, job.started_at), event
+
+    claimed = acquire(ctx, job_id, task.request.hostname or "unknown", started)
+    if claimed is None:
         return unclaimable(ctx, job_id)
+    lease, (row, event) = claimed
+    ctx.outbox.relay([event])
     try:
-        return _leased(ctx, kind, lease, work)
+        with LeaseKeeper(ctx, lease) as keeper:
+            progress = ProgressReporter(ctx, kind, lease, keeper)
+            return _ended(JobRun(ctx, kind, lease, *row, progress=progress), work)
     except TRANSIENT as exc:
         return retry_or_fail(task, ctx, lease, kind, exc)
 
 
-def _leased(ctx: TaskContext, kind: JobKind, lease: Lease, work: Work) -> str:
-    with transaction(ctx.sessions) as session:
-        job = jobs.get_job(session, lease.job_id)
-        if job is None:
-            return "lease lost"
-        row = (job.spec, job.queue, job.attempts, job.started_at)
-    started = {"worker": lease.worker, "queue": row[1], "attempt": row[2]}
-    publish(ctx, kind, STARTED, lease.job_id, started)
-    with LeaseKeeper(ctx, lease) as keeper:
-        run = JobRun(ctx, kind, lease, *row, progress=ProgressReporter(ctx, kind, lease, keeper))
-        return _ended(run, work)
+Row = tuple[dict[str, Any], str, int, datetime | None]
+"""What a run needs from its job row: spec, queue, attempt, first start."""
 
 
 def _ended(run: JobRun, work: Work) -> str:

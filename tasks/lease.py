@@ -11,17 +11,22 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from store import jobs
 from store.db import transaction
 from store.models import utcnow
 from tasks.context import TaskContext
+from tasks.transient import in_place
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class LeaseLost(Exception):
@@ -35,15 +40,24 @@ class Lease:
     worker: str
 
 
-def acquire(ctx: TaskContext, job_id: str, worker: str) -> Lease | None:
-    """Claim ``job_id`` for this delivery, or None when it is not ours to run."""
-    lease_id = uuid.uuid4().hex
+def acquire(
+    ctx: TaskContext, job_id: str, worker: str, then: Callable[[Session, Lease], T]
+) -> tuple[Lease, T] | None:
+    """Claim ``job_id`` for this delivery and run ``then`` in the claim's transaction (the
+    started event commits with the claim); None when the job is not ours to run. A transient
+    database error is retried in place (``tasks.transient``) before it reaches the task."""
+    lease = Lease(job_id, uuid.uuid4().hex, worker)
     stale_before = utcnow() - timedelta(seconds=ctx.settings.job_stale_after_s)
-    with transaction(ctx.sessions) as session:
-        claimed = jobs.claim(
-            session, job_id, lease_id=lease_id, worker=worker, stale_before=stale_before
-        )
-    return Lease(job_id, lease_id, worker) if claimed else None
+
+    def claim() -> tuple[Lease, T] | None:
+        with transaction(ctx.sessions) as session:
+            if not jobs.claim(
+                session, job_id, lease_id=lease.lease_id, worker=worker, stale_before=stale_before
+            ):
+                return None
+            return lease, then(session, lease)
+
+    return in_place(claim)
 
 
 class LeaseKeeper(threading.Thread):

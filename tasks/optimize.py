@@ -33,7 +33,8 @@ from tasks.optimize_steps import (
     next_stubs,
     score_stubs,
 )
-from tasks.outcomes import TRANSIENT, fail, transient_message
+from tasks.outcomes import fail, transient_message
+from tasks.transient import TRANSIENT
 from workers.app import celery_app
 from workers.celery_config import FINISH_OPTIMIZATION, SCORE_BATCH
 from workers.heartbeats import live_workers

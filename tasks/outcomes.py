@@ -2,6 +2,8 @@
 
 Shared by every job kind; subscribers hear each ending in the kind's own event type
 (``workers.kinds.JobKind.event``), wherever it is decided (a task, the reconciler, a cancel).
+Each ending's event is recorded in the transaction that ends the job (``ctx.outbox``) and
+relayed after the commit.
 """
 
 from __future__ import annotations
@@ -21,12 +23,10 @@ from store.results import save_result
 from tasks.context import TaskContext
 from tasks.lease import Lease, LeaseLost
 from tasks.progress import peak_rss_mb
+from tasks.transient import in_place
 from workers.kinds import COMPLETED, FAILED, JobKind, kind_named
 
 log = logging.getLogger(__name__)
-
-TRANSIENT: tuple[type[Exception], ...] = (OperationalError, ConnectionError, TimeoutError)
-"""Errors of the infrastructure that a later try may not meet; everything else ends the job."""
 
 
 @dataclass(frozen=True)
@@ -44,25 +44,31 @@ class Completion:
 def complete(
     ctx: TaskContext, kind: JobKind, lease: Lease, done: Completion, status: str = COMPLETED
 ) -> str:
-    """Store the result and end the job in one transaction (only with the lease), then tell
-    subscribers. ``status`` is completed, or cancelled for a job that keeps its partial result."""
+    """Store the result, end the job and record its event in one transaction (only with the
+    lease), then relay the event. ``status`` is completed, or cancelled for a job that keeps its
+    partial result."""
     final: dict[str, Any] = {"progress_message": status, "memory_usage_mb": round(peak_rss_mb(), 1)}
     if status == COMPLETED:
         final["progress_percentage"] = 100.0
     final |= done.row
-    with transaction(ctx.sessions) as session:
-        if not jobs.finish(session, lease.job_id, lease.lease_id, status, **final):
-            raise LeaseLost(lease.job_id)
-        save_result(
-            session,
-            lease.job_id,
-            document=done.document,
-            sections=done.sections or {},
-            digest=done.digest,
-            dataset_version=done.dataset_version or None,
-        )
     data = {"status": status, "results": kind.results_url(lease.job_id), **done.event}
-    publish(ctx, kind, status, lease.job_id, data)
+
+    def store() -> dict[str, Any]:
+        with transaction(ctx.sessions) as session:
+            if not jobs.finish(session, lease.job_id, lease.lease_id, status, **final):
+                raise LeaseLost(lease.job_id)
+            save_result(
+                session,
+                lease.job_id,
+                document=done.document,
+                sections=done.sections or {},
+                digest=done.digest,
+                dataset_version=done.dataset_version or None,
+            )
+            return ctx.outbox.record(session, kind, status, lease.job_id, data)
+
+    # the result is computed: ride out a database blip rather than compute it again
+    ctx.outbox.relay([in_place(store)])
     return status
 
 
@@ -79,14 +85,23 @@ def fail(
 
 
 def end(ctx: TaskContext, lease: Lease, kind: JobKind, status: str, error: dict[str, Any]) -> str:
-    """End the leased job in ``status`` (failed or cancelled) and tell subscribers."""
+    """End the leased job in ``status`` (failed or cancelled) with its event (the outbox)."""
     values: dict[str, Any] = {"memory_usage_mb": round(peak_rss_mb(), 1)}
     if status == FAILED:
         values["error"] = error
-    with transaction(ctx.sessions) as session:
-        if not jobs.finish(session, lease.job_id, lease.lease_id, status, **values):
-            return "lease lost"
-    publish(ctx, kind, status, lease.job_id, {"status": status, **error})
+
+    def finish() -> dict[str, Any] | None:
+        with transaction(ctx.sessions) as session:
+            if not jobs.finish(session, lease.job_id, lease.lease_id, status, **values):
+                return None
+            return ctx.outbox.record(
+                session, kind, status, lease.job_id, {"status": status, **error}
+            )
+
+    event = in_place(finish)
+    if event is None:
+        return "lease lost"
+    ctx.outbox.relay([event])
     return status
 
 
@@ -127,15 +142,18 @@ def unclaimable(ctx: TaskContext, job_id: str) -> str:
         if job.attempts < job.max_attempts or not _abandoned(job, stale_before):
             return "held by another delivery"
         error = {"code": "attempts_exhausted", "message": f"gave up after {job.attempts} attempts"}
-        failed = jobs.fail_abandoned(session, job_id, error, stale_before)
-        kind = kind_named(job.kind)
-    if failed:
-        publish(ctx, kind, FAILED, job_id, {"status": FAILED, **error})
-    return FAILED if failed else "held by another delivery"
+        if not jobs.fail_abandoned(session, job_id, error, stale_before):
+            return "held by another delivery"
+        event = ctx.outbox.record(
+            session, kind_named(job.kind), FAILED, job_id, {"status": FAILED, **error}
+        )
+    ctx.outbox.relay([event])
+    return FAILED
 
 
 def publish(ctx: TaskContext, kind: JobKind, stage: str, job_id: str, data: dict[str, Any]) -> None:
-    """Publish an event; the job row already holds the truth, so a Redis outage is only logged."""
+    """Publish a progress event now, fire and forget: a Redis outage is only logged (lifecycle
+    events go through the outbox instead, ``workers/relay.py``)."""
     try:
         ctx.events.publish(kind, stage, job_id, data)
     except Exception as exc:  # redis errors of any kind: the job's state must not depend on them

@@ -12,4 +12,6 @@ celery_app.conf.update(celery_config(get_settings()))
 app = celery_app
 
 # Worker start-up hooks (heartbeats) register themselves on import.
-import workers.lifecycle  # noqa: E402,F401
+import workers.lifecycle  # noqa: E402
+
+celery_app.steps["consumer"].add(workers.lifecycle.ConsumingTick)

@@ -44,6 +44,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": False,
         "task_retry_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # a pool child loads its compiled kernels before it says it is up (workers/lifecycle.py);
+        # on a busy machine that takes more than Celery's 4 s, and a child replacing a killed
+        # one would be killed in turn, over and over
+        "worker_proc_alive_timeout": 120.0,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_deduplicate_successful_tasks": True,
         "task_soft_time_limit": settings.task_soft_time_limit_s,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from celery import Celery
 
 from workers.kinds import JobKind
@@ -13,7 +15,7 @@ def send_job(app: Celery, kind: JobKind, job_id: str, queue: str, task_id: str) 
 
     A kind whose starting task is bookkeeping (an optimization's plan) starts on ``control``;
     the work it fans out goes to ``queue``, the job's own."""
-    queue = CONTROL if kind.starts_on_control else queue
+    queue = start_queue(kind, queue)
     app.send_task(
         kind.task,
         args=[job_id],
@@ -24,6 +26,27 @@ def send_job(app: Celery, kind: JobKind, job_id: str, queue: str, task_id: str) 
         argsrepr=repr([job_id]),
         kwargsrepr="{}",
     )
+
+
+def start_queue(kind: JobKind, queue: str) -> str:
+    """The queue a job's starting message goes to: ``control`` or the job's own."""
+    return CONTROL if kind.starts_on_control else queue
+
+
+def waiting_messages(app: Celery, queues: Iterable[str]) -> dict[str, int]:
+    """Messages waiting (not yet handed to a worker) in each of ``queues``, as the broker
+    counts them (a passive declare, which every kombu transport answers); a queue the broker
+    does not know holds none."""
+    counts: dict[str, int] = {}
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in queues:
+            try:
+                counts[queue] = int(channel.queue_declare(queue=queue, passive=True).message_count)
+            except conn.channel_errors:
+                counts[queue] = 0
+                channel = conn.channel()  # AMQP closes a channel on a 404
+    return counts
 
 
 def revoke(app: Celery, task_id: str) -> None:

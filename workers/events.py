@@ -1,19 +1,23 @@
 """Job events for subscribers: one JSON envelope, on pub/sub and (lifecycle) a Redis Stream.
 
-Envelope: ``{"type", "version", "job_id", "kind", "ts", "data"}``. Every event goes to the
-job's pub/sub channel ``nautilus:jobs:<job_id>`` (fire and forget). Start, completion, failure
-and cancellation also go to the stream ``nautilus:events`` (trimmed with ``MAXLEN ~``), so a peer
-that was offline can replay them; the stream entry id is the event id to dedupe on.
+Envelope: ``{"id", "type", "version", "job_id", "kind", "ts", "data"}``; ``id`` is unique per
+event (a ULID) and is what consumers deduplicate on. Every event goes to the job's pub/sub
+channel ``nautilus:jobs:<job_id>`` (fire and forget). Start, completion, failure and
+cancellation (the durable stages) also go to the stream ``nautilus:events`` (trimmed with
+``MAXLEN ~``), so a peer that was offline can replay them. Durable events are recorded in the
+database outbox with the state change they report and relayed from there (``workers/relay.py``),
+at least once: the same event may reach the stream twice, with the same ``id``.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
+from ulid import ULID
 
 from workers.kinds import DURABLE_STAGES, JobKind
 from workers.timestamps import now_iso
@@ -29,6 +33,7 @@ def channel(job_id: str) -> str:
 
 def envelope(type_: str, job_id: str, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     return {
+        "id": str(ULID()),
         "type": type_,
         "version": VERSION,
         "job_id": job_id,
@@ -39,26 +44,38 @@ def envelope(type_: str, job_id: str, kind: str, data: Mapping[str, Any]) -> dic
 
 
 class EventPublisher:
-    """Publishes envelopes; lifecycle events are also appended to the durable stream."""
+    """Shapes envelopes and sends them: every one to pub/sub, durable ones also to the stream."""
 
     def __init__(self, client: redis.Redis, stream_maxlen: int) -> None:
         self._redis = client
         self._maxlen = stream_maxlen
 
+    @staticmethod
+    def build(kind: JobKind, stage: str, job_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The envelope telling that ``job_id`` reached ``stage``, in its kind's event type."""
+        type_, payload = kind.event(stage, data)
+        return envelope(type_, job_id, kind.name, payload)
+
     def publish(
         self, kind: JobKind, stage: str, job_id: str, data: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """Tell subscribers that ``job_id`` reached ``stage``, in its kind's event type."""
-        type_, payload = kind.event(stage, data)
-        event = envelope(type_, job_id, kind.name, payload)
-        body = json.dumps(event, separators=(",", ":"))
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.publish(channel(job_id), body)
-        if stage in DURABLE_STAGES:
-            fields = {"type": type_, "job_id": job_id, "event": body}
-            pipe.xadd(STREAM, fields, maxlen=self._maxlen, approximate=True)
-        pipe.execute()
+        """Build and send one event now: progress (the durable stages go through the outbox,
+        ``workers/relay.py``, in production code)."""
+        event = self.build(kind, stage, job_id, data)
+        self.send([event], durable=stage in DURABLE_STAGES)
         return event
+
+    def send(self, events: Sequence[Mapping[str, Any]], durable: bool) -> None:
+        """Send built events in one round trip (``durable``: to the stream as well); raises a
+        Redis error if they may not all have gone."""
+        pipe = self._redis.pipeline(transaction=False)
+        for event in events:
+            body = json.dumps(event, separators=(",", ":"))
+            pipe.publish(channel(event["job_id"]), body)
+            if durable:
+                fields = {"id": event["id"], "type": event["type"], "job_id": event["job_id"]}
+                pipe.xadd(STREAM, fields | {"event": body}, maxlen=self._maxlen, approximate=True)
+        pipe.execute()
 
 
 class ProgressThrottle:

@@ -2,7 +2,9 @@
 
 Each worker main process refreshes ``nautilus:worker:<hostname>`` (JSON, with a TTL) and its
 expiry score in the sorted set ``nautilus:workers``; a worker that stops heart-beating drops out
-when its TTL passes. The router and ``/health`` read them.
+when its TTL passes. The router and ``/health`` read them. A heartbeat also says when the
+worker's consumer loop last turned (``consuming_at``): a worker alive but no longer consuming
+is reported stalled by ``/health``, not alive.
 """
 
 from __future__ import annotations
@@ -62,6 +64,13 @@ def live_workers(client: redis.Redis) -> list[dict[str, Any]]:
     return workers
 
 
+def consuming(worker: dict[str, Any], stalled_after: float, now: float | None = None) -> bool:
+    """Whether a live worker's consumer loop turned within ``stalled_after`` seconds (a worker
+    that does not report it, an older one, counts as consuming)."""
+    turned = worker.get("consuming_at")
+    return turned is None or (now or time.time()) - float(turned) <= stalled_after
+
+
 def live_pools(client: redis.Redis) -> set[str]:
     return {w["pool"] for w in live_workers(client)}
 
@@ -76,17 +85,18 @@ class HeartbeatThread(threading.Thread):
         interval: float,
         ttl: float,
         on_error: Callable[[Exception], None] = lambda exc: None,
+        extra: Callable[[], dict[str, Any]] = dict,
     ) -> None:
         super().__init__(name="nautilus-heartbeat", daemon=True)
         self._client, self._info = client, {**info, "pid": os.getpid()}
         self._interval, self._ttl = interval, ttl
-        self._on_error = on_error
+        self._on_error, self._extra = on_error, extra
         self._stopped = threading.Event()
 
     def run(self) -> None:
         while not self._stopped.is_set():
             try:
-                beat(self._client, self._info, self._ttl)
+                beat(self._client, self._info | self._extra(), self._ttl)
             except redis.RedisError as exc:
                 self._on_error(exc)
             self._stopped.wait(self._interval)

@@ -1,11 +1,13 @@
-"""Worker start-up and shutdown hooks: the heartbeat that tells routers and /health we are alive,
-and each pool process's compute kernels (configured and warmed up, ``tasks.kernels``)."""
+"""Worker start-up and shutdown hooks: the heartbeat that tells routers and /health we are alive
+(and still consuming), and each pool process's compute kernels (``tasks.kernels``)."""
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
+from celery import bootsteps
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from workers.heartbeats import HeartbeatThread
@@ -15,6 +17,34 @@ from workers.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 _heartbeat: HeartbeatThread | None = None
+_loop_turned_at: float | None = None
+
+
+def _loop_turned() -> None:
+    global _loop_turned_at
+    _loop_turned_at = time.time()
+
+
+class ConsumingTick(bootsteps.StartStopStep):
+    """A consumer step that notes, every heartbeat interval, that the consumer's event loop is
+    turning. The heartbeat (a thread, alive whatever the loop does) reports when it last did,
+    so /health can tell a worker that stopped consuming (a lost broker connection it never got
+    back, a stuck loop) from a live one. Registered again each time the consumer restarts."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        super().__init__(parent, **kwargs)
+        self._entry: Any = None
+
+    def start(self, parent: Any) -> None:
+        _loop_turned()
+        self._entry = parent.timer.call_repeatedly(get_settings().worker_heartbeat_s, _loop_turned)
+
+    def stop(self, parent: Any) -> None:
+        if self._entry is not None:
+            self._entry.cancel()
+            self._entry = None
 
 
 def declared_devices(pool: str, settings: Settings) -> list[str]:
@@ -41,6 +71,7 @@ def start_heartbeat(sender: Any = None, **_: Any) -> None:
         settings.worker_heartbeat_s,
         settings.worker_heartbeat_ttl_s,
         on_error=lambda exc: log.warning("heartbeat failed: %s", exc),
+        extra=lambda: {"consuming_at": _loop_turned_at},
     )
     _heartbeat.start()
     log.info("worker %s heart-beating for pool %s on %s", sender.hostname, pool, queues)

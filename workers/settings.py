@@ -44,8 +44,8 @@ class Settings:
     job_stale_after_s: float = 30.0
     worker_heartbeat_s: float = 5.0
     worker_heartbeat_ttl_s: float = 15.0
-    reconcile_interval_s: float = 15.0
-    queued_redeliver_after_s: float = 900.0
+    reconcile_interval_s: float = 5.0
+    queued_redeliver_after_s: float = 15.0
     progress_interval_s: float = 0.25
     events_stream_maxlen: int = 100_000
     gpu_min_cells: int = 2_000_000
@@ -255,6 +255,10 @@ def _check(s: Settings) -> None:
         )
     if s.job_stale_after_s <= 2 * s.job_heartbeat_s:
         raise SettingsError("NAUTILUS_JOB_STALE_AFTER must exceed twice NAUTILUS_JOB_HEARTBEAT")
+    if s.queued_redeliver_after_s < s.reconcile_interval_s:
+        raise SettingsError(
+            "NAUTILUS_QUEUED_REDELIVER_AFTER must be at least NAUTILUS_RECONCILE_INTERVAL"
+        )
     if s.worker_heartbeat_ttl_s <= s.worker_heartbeat_s:
         raise SettingsError("NAUTILUS_WORKER_HEARTBEAT_TTL must exceed NAUTILUS_WORKER_HEARTBEAT")
     if s.cpu_backend not in ("numba", "jax"):

@@ -20,7 +20,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from cli.processes import Child, worker_argv
+from cli.processes import Child, beat_argv, worker_argv
 from store.db import make_engine, make_session_factory, transaction
 from store.schema import upgrade
 from workers.heartbeats import live_workers
@@ -99,13 +99,21 @@ class Workers:
     def start(self, *, beat: bool = False, concurrency: int = 1, pool: str = "cpu") -> Child:
         name = f"it{uuid.uuid4().hex[:6]}"
         argv = worker_argv(
-            self.settings, pool, concurrency=concurrency, name=name, beat=beat, loglevel="WARNING"
+            self.settings, pool, concurrency=concurrency, name=name, loglevel="WARNING"
         )
-        argv += ["--without-gossip", "--without-mingle"]
         log = Path(self.settings.var_dir) / f"{name}.log"
         child = Child(name, argv, self.env, log)
         self.children.append(child)
         self.wait_heartbeat(name, child)
+        if beat:
+            self.start_beat()
+        return child
+
+    def start_beat(self) -> Child:
+        """The reconciler's schedule, in its own process (as every deployment runs it)."""
+        log = Path(self.settings.var_dir) / "beat.log"
+        child = Child("beat", beat_argv(self.settings, loglevel="WARNING"), self.env, log)
+        self.children.append(child)
         return child
 
     def wait_heartbeat(self, name: str, child: Child, timeout: float = 60.0) -> None:

@@ -50,7 +50,8 @@ def test_submit_run_store_publish_and_read_results(shared, sessions, make_spec):
     events = collect(pubsub, job_id, "backtest_complete")
     assert events[0]["type"] == "backtest_start" and events[-1]["type"] == "backtest_complete"
     assert {e["type"] for e in events[1:-1]} <= {"backtest_progress"}
-    assert all(set(e) == {"type", "version", "job_id", "kind", "ts", "data"} for e in events)
+    assert all(set(e) == {"id", "type", "version", "job_id", "kind", "ts", "data"} for e in events)
+    assert len({e["id"] for e in events}) == len(events)  # one id per event, to dedupe on
     assert events[-1]["data"]["results"] == f"/backtests/{job_id}/results"
 
     with transaction(sessions) as session:

@@ -23,6 +23,18 @@ def lifecycle(client, job_id: str) -> list[str]:
     ]
 
 
+def lifecycle_until(client, job_id: str, last: str, timeout: float = 30.0) -> list[str]:
+    """The job's lifecycle once ``last`` is in it: the event is relayed after the commit (from
+    the outbox), so a reader may see the row change a moment before the stream has it."""
+    deadline, events = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        events = lifecycle(client, job_id)
+        if last in events:
+            return events
+        time.sleep(0.05)
+    raise AssertionError(f"{last} of {job_id} never reached the stream: {events}")
+
+
 def drained(service: Service, timeout: float = 60.0) -> None:
     """Wait until no message is waiting or unacknowledged on the broker."""
     deadline = time.monotonic() + timeout
@@ -59,7 +71,8 @@ def test_cancel_a_running_job(isolated, make_spec, wait_for):
 
     row = wait_for(job_id, lambda r: r["status"] not in ("running", "cancelling"))
     assert row["status"] == "cancelled" and row["finished_at"] is not None
-    assert lifecycle(isolated.redis, job_id) == ["backtest_start", "backtest_cancelled"]
+    events = lifecycle_until(isolated.redis, job_id, "backtest_cancelled")
+    assert events == ["backtest_start", "backtest_cancelled"]
     results = isolated.api.get(f"/backtests/{job_id}/results")
     assert results.status_code == 409
 

@@ -40,3 +40,19 @@ def test_group_replays_and_acknowledges_and_job_mode_stops_at_the_end(isolated):
 
     followed = run_subscribe(isolated, "--job", job, "--timeout", "5")
     assert [e["type"] for e in followed] == ["backtest_start", "backtest_complete"]
+
+
+def test_a_group_reader_that_crashed_before_acking_replays_the_entry(isolated):
+    publisher = EventPublisher(isolated.redis, stream_maxlen=1000)
+    isolated.redis.xgroup_create(STREAM, "risk", id="$", mkstream=True)
+    first = publisher.publish(BACKTEST, "completed", "bt_01M8D3PM5EZFWGX1AQCRWH5VWA", {})
+    again = dict(first)  # relayed twice (at least once): the same event id, a second entry
+    publisher.send([again], durable=True)
+    second = publisher.publish(BACKTEST, "completed", "bt_01M8D3PM5EZFWGX1AQCRWH5VWB", {})
+    # r1 reads the first entry and dies before acknowledging it
+    isolated.redis.xreadgroup("risk", "r1", {STREAM: ">"}, count=1)
+    assert isolated.redis.xpending(STREAM, "risk")["pending"] == 1
+
+    events = run_subscribe(isolated, "--group", "risk", "--consumer", "r1", "--count", "2")
+    assert [e["id"] for e in events] == [first["id"], second["id"]]  # replayed, repeat dropped
+    assert isolated.redis.xpending(STREAM, "risk")["pending"] == 0

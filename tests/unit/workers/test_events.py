@@ -8,8 +8,9 @@ from workers.kinds import BACKTEST, OPTIMIZATION, STRESS_TEST, terminal
 
 def test_envelope_has_the_documented_keys():
     event = envelope("backtest_complete", "bt_1", "backtest", {"a": 1})
-    assert list(event) == ["type", "version", "job_id", "kind", "ts", "data"]
+    assert list(event) == ["id", "type", "version", "job_id", "kind", "ts", "data"]
     assert event["ts"].endswith("Z") and event["version"] == 1
+    assert envelope("backtest_complete", "bt_1", "backtest", {})["id"] != event["id"]
 
 
 class FakeClock:
@@ -65,6 +66,7 @@ def test_progress_goes_to_pubsub_only_and_completion_also_to_the_stream():
     _, args, kwargs = client.calls[-1]
     assert args[0] == STREAM and kwargs == {"maxlen": 1000, "approximate": True}
     assert json.loads(args[1]["event"])["type"] == "backtest_complete"
+    assert args[1]["id"] == json.loads(args[1]["event"])["id"]  # the id consumers dedupe on
     assert client.calls[0][1][0] == channel("bt_1") == "nautilus:jobs:bt_1"
 
 
