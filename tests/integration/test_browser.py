@@ -125,7 +125,7 @@ def test_reports_dashboard_and_docs_render_offline(browser, url, key, make_spec,
             "optimization_report.png",
             ["#heatmap", "#best-curves"],
         ),
-        (f"/stress-test/{stress.id}/report", "stress_report.png", ["#histogram"]),
+        (f"/stress-test/{stress.id}/report", "stress_report.png", ["#fan", "#histogram"]),
     ):
         visit = Visit(signed_in, url)
         visit.page.goto(url + path)
