@@ -68,6 +68,8 @@ class Settings:
     auth_cache_s: float = 10.0
     rate_limit: str = "1200/minute"
     quota_queued_jobs: int = 100
+    max_running_per_owner: int = 8  # 0: no limit
+    quota_wait_s: float = 5.0  # an over-quota owner's job is tried again this much later
     max_work_backtest: int = 50_000_000
     max_work_optimize: int = 20_000_000_000
     max_work_montecarlo: int = 3_000_000_000
@@ -170,6 +172,8 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "auth_cache_s": ("NAUTILUS_AUTH_CACHE", float),
     "rate_limit": ("NAUTILUS_RATE_LIMIT", str),
     "quota_queued_jobs": ("NAUTILUS_QUOTA_QUEUED_JOBS", int),
+    "max_running_per_owner": ("NAUTILUS_MAX_RUNNING_PER_OWNER", int),
+    "quota_wait_s": ("NAUTILUS_QUOTA_WAIT", float),
     "max_work_backtest": ("NAUTILUS_MAX_WORK_BACKTEST", int),
     "max_work_optimize": ("NAUTILUS_MAX_WORK_OPTIMIZE", int),
     "max_work_montecarlo": ("NAUTILUS_MAX_WORK_MONTECARLO", int),
