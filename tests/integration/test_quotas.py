@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+import uuid
 
+import pytest
+import sqlalchemy as sa
+
+from store.db import transaction
+from store.usage import stored_bytes
 from tests.integration.conftest import spec
 
 pytestmark = pytest.mark.integration
 DONE = ("completed", "failed", "cancelled")
+
+
+def owner() -> str:
+    return f"quota-{uuid.uuid4().hex[:8]}"
 
 
 def submit(client, body: dict) -> str:
@@ -22,8 +31,7 @@ def test_an_owner_at_its_running_quota_waits_without_blocking_another(deploy, wa
         NAUTILUS_QUOTA_WAIT="0.5",
         NAUTILUS_JOB_STALE_AFTER="60",  # a slow heartbeat on a loaded machine is not a free turn
     )
-    alice = service.client(service.create_key("alice"))
-    bob = service.client(service.create_key("bob"))
+    alice, bob = (service.client(service.create_key(owner())) for _ in range(2))
     body = spec(start_date="2020-01-01T00:00:00Z")  # five years: each run takes a while
     alices = [submit(alice, body) for _ in range(3)]
     bobs = submit(bob, body)
@@ -38,3 +46,30 @@ def test_an_owner_at_its_running_quota_waits_without_blocking_another(deploy, wa
     assert all(r["attempts"] == 1 for r in rows.values())  # waiting is not an attempt
     # bob's job took the free slot while alice's waited: it started before her last one
     assert bob_row["started_at"] < spans[-1][0]
+
+
+def test_an_owner_over_the_stored_bytes_quota_is_refused_before_anything_is_stored(
+    deploy, wait_for, sessions
+):
+    service = deploy(NAUTILUS_QUOTA_STORED_BYTES="5000")
+    name = owner()  # owners are per database, which every test of the session shares
+    alice = service.client(service.create_key(name))
+    bob = service.client(service.create_key(owner()))
+    service.workers.start()
+    first = submit(alice, spec())
+    assert wait_for(first, lambda r: r["status"] in DONE, timeout=120)["status"] == "completed"
+
+    refused = alice.post("/backtests", json=spec())
+    body = refused.get_json()
+    assert refused.status_code == 422, body
+    assert body["stored_bytes_limit"] == 5000 and body["stored_bytes"] >= 5000
+    assert "stored_bytes" in body["errors"] and "NAUTILUS_QUOTA_STORED_BYTES" in body["message"]
+    with transaction(sessions) as session:
+        owned = session.execute(
+            sa.text("SELECT count(*), sum(pg_column_size(spec)) FROM jobs WHERE owner = :o"),
+            {"o": name},
+        ).one()
+        assert body["stored_bytes"] == stored_bytes(session, name)
+    assert owned[0] == 1  # nothing stored for the refused request
+    assert owned[1] < 5000  # her request alone was under the limit: the result counts
+    assert submit(bob, spec())  # the quota is per owner
