@@ -225,7 +225,7 @@ def test_the_fan_is_drawn_from_the_runs_own_first_paths(method):
         series = fan["percentiles"][f"p{level}"]
         assert series[0] == round(book.value, 2) and len(series) == 11
         terminal = book.value * (1 + mc["return_percentiles"][f"p{level}"] / 100)
-        assert series[-1] == pytest.approx(terminal, abs=0.01)
+        assert series[-1] == pytest.approx(terminal, rel=1e-6)  # float32 on a GPU
     larger = _request(monte_carlo_iterations=2 * FAN_PATHS, scenarios=[])
     assert run_stress_test(larger, book, _history())["monte_carlo"]["fan"]["paths"] == FAN_PATHS
 
