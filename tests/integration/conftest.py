@@ -101,14 +101,26 @@ class Workers:
         self.env, self.settings, self.client = env, settings, client
         self.children: list[Child] = []
 
-    def start(self, *, beat: bool = False, concurrency: int = 1, pool: str = "cpu") -> Child:
+    def start(
+        self,
+        *,
+        beat: bool = False,
+        concurrency: int = 1,
+        pool: str = "cpu",
+        env: dict[str, str] | None = None,
+        wrap: tuple[str, ...] = (),
+    ) -> Child:
+        """A worker on this deployment; ``env`` and ``wrap`` (a command prefix such as
+        ``ip netns exec NS``) run it elsewhere, as another host would."""
         name = f"it{uuid.uuid4().hex[:6]}"
+        env = env or self.env
+        settings = load_settings(env)
         argv = worker_argv(
-            self.settings, pool, concurrency=concurrency, name=name, beat=beat, loglevel="WARNING"
+            settings, pool, concurrency=concurrency, name=name, beat=beat, loglevel="WARNING"
         )
-        argv += ["--without-gossip", "--without-mingle"]
-        log = Path(self.settings.var_dir) / f"{name}.log"
-        child = Child(name, argv, self.env, log)
+        argv = [*wrap, *argv, "--without-gossip", "--without-mingle"]
+        log = Path(settings.var_dir) / f"{name}.log"
+        child = Child(name, argv, env, log)
         self.children.append(child)
         self.wait_heartbeat(name, child)
         return child
