@@ -85,6 +85,10 @@ def test_submit_run_store_publish_and_read_results(on_broker, sessions, make_spe
     lifecycle = [e["type"] for e in stream_events_of(shared.redis, job_id)]
     assert lifecycle == ["backtest_start", "backtest_complete"]
 
+    health = shared.api.get("/health").get_json()  # the broker in use, probed and measured
+    assert health["messagebus_connected"] and health["components"]["broker"]["ok"]
+    assert all(isinstance(n, int) for n in health["queues"].values()), health["queues"]
+
 
 def engine_metrics(body: dict) -> dict:
     """The same spec run directly by the engine: the service must not change a number."""
