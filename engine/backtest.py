@@ -12,6 +12,7 @@ import pandas as pd
 from accel.device import compute_dtype, device_label, signal_dtype
 from engine.canonical import input_digest
 from engine.errors import DataError
+from engine.exits import exit_inputs
 from engine.market import Market
 from engine.metrics import performance_metrics
 from engine.report import results_document
@@ -122,6 +123,7 @@ def run_backtest(
     strategy = get_strategy(spec.strategy_id)
     bars = bars_for(traded, signal_dtype())
     rules = rules_for(spec, traded.symbols)
+    exits = exit_inputs(spec.exits, bars, spec.fill) if spec.exits else None
     report(0.2, "simulating")
     _, path = simulate_lanes(
         bars,
@@ -134,11 +136,18 @@ def run_backtest(
         whole_shares=rules.whole_shares,
         dtype=compute_dtype(),
         backend=backend,
+        exits=exits,
     )
     report(0.8, "scoring")
     shares = np.asarray(path.shares[:, 0], dtype=np.float64)
     execute = np.asarray(execution_prices(bars, spec.fill).execute, dtype=np.float64)
-    fills = fills_from_positions(shares, execute, traded.symbols, *rules.costs)
+    exited = None
+    if exits is not None:
+        exited = (np.asarray(path.exit_shares[:, 0], np.float64),
+                  np.asarray(path.exit_price[:, 0], np.float64))  # fmt: skip
+    fills = fills_from_positions(
+        shares, execute, traded.symbols, *rules.costs, exited, spec.fill == "next_open"
+    )
     closed, still_open = round_trips(fills)
     equity = np.asarray(path.equity[:, 0], dtype=np.float64)
     metrics = performance_metrics(

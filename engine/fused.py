@@ -89,7 +89,8 @@ def _symbol_major(x: np.ndarray) -> np.ndarray:
 class _Inputs:
     """The numpy arrays every kernel call reads, built once per call."""
 
-    def __init__(self, strategy: Strategy, bars: Bars, params, fill: str, costs, limits):
+    def __init__(self, strategy: Strategy, bars: Bars, params, fill: str, costs, limits,
+                 exits=None):  # fmt: skip
         self.code = compiled(strategy.plan, strategy.id)
         ind, self.rows = indicator_rows(strategy.plan, bars, params)
         self.ind = _symbol_major(ind)
@@ -112,11 +113,20 @@ class _Inputs:
             float(limits.max_leverage),
             float(limits.max_sector),
         )
+        self.exits = exit_arrays(exits)
 
     def sector_map(self, limits: Limits, width: int) -> np.ndarray:
         if limits.sector_map is None:
             return np.zeros((0, width))
         return np.ascontiguousarray(limits.sector_map, np.float64)
+
+
+def exit_arrays(exits) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The kernels' exit arguments: ATR distances ``(3, S, T)``, fractions, whether on."""
+    if exits is None:
+        return np.zeros((3, 0, 0)), np.full(3, np.inf), False
+    atr = np.ascontiguousarray(np.transpose(np.asarray(exits.atr, np.float64), (1, 2, 0)))
+    return atr, np.asarray(exits.fraction, np.float64), True
 
 
 def simulate(
@@ -129,16 +139,18 @@ def simulate(
     *,
     fill: str,
     whole_shares: bool,
+    exits=None,
 ) -> tuple[Account, Path]:
     """One account per parameter set through every bar, with the whole path recorded.
 
     The accounts' ``sized_for`` and ``trade_cash`` are not kept by the fused loop (NaN).
+    ``exits``: ``engine.exits.ExitInputs`` or None.
     """
-    x = _Inputs(strategy, bars, params, fill, costs, limits)
+    x = _Inputs(strategy, bars, params, fill, costs, limits, exits)
     n_sets, (steps, width) = len(params["_sets"]), bars.close.shape
     accounts = np.zeros((n_sets, ACCOUNT_FIELDS))
     accounts[:, 0] = initial_cash
-    paths = np.zeros((n_sets, steps, 3 + width))
+    paths = np.zeros((n_sets, steps, 3 + 3 * width))
     jit.use_threads()
     x.code.module.run_record(
         x.ind,
@@ -154,13 +166,19 @@ def simulate(
         x.costs,
         x.limits,
         x.sector_map(limits, width),
+        *x.exits,
         accounts,
         paths,
     )
     unknown = np.full((n_sets, width), np.nan)
-    account = Account(accounts[:, 0], paths[:, -1, 3:], unknown, unknown, *accounts[:, 1:6].T)
+    held, closed, price = (paths[:, :, 3 + k * width : 3 + (k + 1) * width] for k in range(3))
+    account = Account(accounts[:, 0], held[:, -1], unknown, unknown, *accounts[:, 1:6].T)
     path = Path(
-        paths[:, :, 0].T, paths[:, :, 1].T, paths[:, :, 2].T, np.swapaxes(paths[:, :, 3:], 0, 1)
+        paths[:, :, 0].T,
+        paths[:, :, 1].T,
+        paths[:, :, 2].T,
+        np.swapaxes(held, 0, 1),
+        *((np.swapaxes(closed, 0, 1), np.swapaxes(price, 0, 1)) if x.exits[2] else ()),
     )
     return account, path
 
@@ -235,6 +253,7 @@ def _sweep(strategy, bars, params, rules, benchmark, per_symbol, tail_risk, bloc
         x.costs,
         x.limits,
         x.sector_map(rules.limits, width),
+        *x.exits,
         bench,
         rf,
         tail_risk or benchmark is not None,
@@ -266,10 +285,11 @@ def warm(strategy: Strategy) -> None:
     rows, lanes = np.zeros((1, n_ind), np.int64), np.zeros(1, np.int64)
     bars, prices = np.ones((5, 1, steps)), np.ones((3, 1, steps))
     starts, tradable = np.ones((3, steps), np.bool_), np.ones((1, steps), np.bool_)
-    shared = (prices, tradable, True, False, (0.0, 0.0, 0.0), (1.0, 1.0, np.inf), np.zeros((0, 1)))
+    shared = (prices, tradable, True, False, (0.0, 0.0, 0.0), (1.0, 1.0, np.inf), np.zeros((0, 1)),
+              *exit_arrays(None))  # fmt: skip
     accounts = np.ones((1, ACCOUNT_FIELDS))
     code.module.run_record(ind, rows, prm, bars, starts, lanes, *shared, accounts,
-                           np.zeros((1, steps, 4)))  # fmt: skip
+                           np.zeros((1, steps, 6)))  # fmt: skip
     stats, sums, bench = np.zeros((1, len(STAT_FIELDS))), np.zeros((1, 1, 7)), np.zeros(steps - 1)
     accounts = np.ones((1, ACCOUNT_FIELDS))
     code.module.run_sweep(ind, rows, prm, bars, starts, lanes, lanes, *shared, bench, 0.0, True,

@@ -1,9 +1,9 @@
 """The run spec: one frozen, serialisable object that fully describes a backtest.
 
 Its fields are those of the seed's ``POST /backtests`` body plus ``fill``,
-``fractional_shares``, ``fee_per_order``, ``sectors`` and ``data_seed``. ``parse_spec`` is the
-only way in: it checks every field once and reports all problems together, each under its
-field name with how to fix it.
+``fractional_shares``, ``fee_per_order``, ``sectors``, ``exits`` and ``data_seed``.
+``parse_spec`` is the only way in: it checks every field once and reports all problems
+together, each under its field name with how to fix it.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class BacktestSpec(Canonical):
     fill: str = "next_open"
     fractional_shares: bool = True
     sectors: Mapping[str, str] = field(default_factory=dict)
+    exits: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     data_seed: int = 42
     use_neural_engine: bool = False
     use_vectorized_calculations: bool = True
@@ -96,6 +97,7 @@ class BacktestSpec(Canonical):
         payload["strategy_parameters"] = dict(self.strategy_parameters)
         payload["risk_limits"] = dict(self.risk_limits)
         payload["sectors"] = dict(self.sectors)
+        payload["exits"] = {kind: dict(rule) for kind, rule in self.exits.items()}
         return payload
 
 
@@ -165,6 +167,8 @@ FIELDS = (
     Field("fill", "choice", "Fill at the next bar's open or this bar's close.", choices=FILLS),
     Field("fractional_shares", "flag", "False: whole shares only."),
     Field("sectors", "sectors", "{symbol: sector}, for max_sector_exposure."),
+    Field("exits", "exits", "Exit orders on every position: stop_loss, take_profit and "
+          "trailing_stop, each a fraction of the price or {atr, window} (docs/engine.md)."),
     Field("data_seed", "integer", "Seed of synthetic data.", low=0, high=2**31 - 1),
     *(Field(hint, "flag", "A hint; results report the device actually used.")
       for hint in ACCELERATION_HINTS),
