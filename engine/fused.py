@@ -20,9 +20,10 @@ import numpy as np
 from accel import jit
 from accel.kernel import Account, Costs, Path
 from accel.lanes import STAT_FIELDS
-from accel.lanes_codegen import LegCode, kernels, legs_rule, top_k_rule
+from accel.lanes_codegen import LegCode, kernels, legs_rule, top_k_rule, weights_rule
 from engine.fused_scores import block_ids, scores_from_stats
 from engine.portfolio import Limits
+from engine.signals import TARGET_WEIGHTS
 from engine.simulation import execution_prices
 from engine.strategies import Bars, Strategy
 from engine.strategies.jax_signals import indicator_values
@@ -62,6 +63,12 @@ def compiled(plan: Plan, name: str) -> Compiled:
     return Compiled(kernels(name, source, n_state), tuple(indicators), tuple(params))
 
 
+@functools.cache
+def weights_code() -> Compiled:
+    """The kernels that trade given target weights (``engine.signals``), read as row 0."""
+    return Compiled(kernels(TARGET_WEIGHTS, weights_rule(), 1), ("weights",), ())
+
+
 _indicator = jax.jit(indicator_values, static_argnums=0)
 
 
@@ -89,10 +96,16 @@ def _symbol_major(x: np.ndarray) -> np.ndarray:
 class _Inputs:
     """The numpy arrays every kernel call reads, built once per call."""
 
-    def __init__(self, strategy: Strategy, bars: Bars, params, fill: str, costs, limits,
-                 exits=None):  # fmt: skip
-        self.code = compiled(strategy.plan, strategy.id)
-        ind, self.rows = indicator_rows(strategy.plan, bars, params)
+    def __init__(self, strategy: Strategy | None, bars: Bars, params, fill: str, costs, limits,
+                 exits=None, weights=None):  # fmt: skip
+        """``strategy`` and its encoded ``params``, or (``strategy`` None) given ``weights``
+        ``(T, S)`` for one lane."""
+        if strategy is None:
+            self.code = weights_code()
+            ind, self.rows = np.asarray(weights, np.float64)[None], np.zeros((1, 1), np.int64)
+        else:
+            self.code = compiled(strategy.plan, strategy.id)
+            ind, self.rows = indicator_rows(strategy.plan, bars, params)
         self.ind = _symbol_major(ind)
         self.prm = np.stack(
             [np.asarray(params[n], np.float64) for n in self.code.params]
@@ -130,7 +143,7 @@ def exit_arrays(exits) -> tuple[np.ndarray, np.ndarray, bool]:
 
 
 def simulate(
-    strategy: Strategy,
+    strategy: Strategy | None,
     bars: Bars,
     params: Mapping[str, np.ndarray],
     costs: Costs,
@@ -140,13 +153,15 @@ def simulate(
     fill: str,
     whole_shares: bool,
     exits=None,
+    weights=None,
 ) -> tuple[Account, Path]:
     """One account per parameter set through every bar, with the whole path recorded.
 
     The accounts' ``sized_for`` and ``trade_cash`` are not kept by the fused loop (NaN).
-    ``exits``: ``engine.exits.ExitInputs`` or None.
+    ``exits``: ``engine.exits.ExitInputs`` or None. ``strategy`` None: one account trading
+    the given ``weights`` ``(T, S)`` (``params`` is then ``{"_sets": np.zeros(1)}``).
     """
-    x = _Inputs(strategy, bars, params, fill, costs, limits, exits)
+    x = _Inputs(strategy, bars, params, fill, costs, limits, exits, weights)
     n_sets, (steps, width) = len(params["_sets"]), bars.close.shape
     accounts = np.zeros((n_sets, ACCOUNT_FIELDS))
     accounts[:, 0] = initial_cash

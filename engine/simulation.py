@@ -86,20 +86,25 @@ def run_lanes(
     initial_cash: float,
     limits: Limits,
     *,
-    strategy: Strategy,
+    strategy: Strategy | None,
     fill: str,
     whole_shares: bool,
     record: bool,
     dtype=None,
     exits=None,
+    weights=None,
 ):
     """Simulate one account per parameter set; returns the final accounts and their paths.
 
     Signals are computed in the bars' dtype, the accounts in ``dtype`` (default: the same).
-    ``exits``: ``engine.exits.ExitInputs`` or None.
+    ``exits``: ``engine.exits.ExitInputs`` or None. ``strategy`` None: the given ``weights``
+    ``(P, T, S)`` instead of a strategy's signals.
     """
     dtype = dtype or bars.close.dtype
-    weights = apply_limits(strategy.signal(bars, params), limits)
+    raw = (
+        strategy.signal(bars, params) if weights is None else jnp.asarray(weights, bars.close.dtype)
+    )
+    weights = apply_limits(raw, limits)
     targets = execution_targets(weights, fill).astype(dtype)
     prices = jax.tree.map(
         lambda x: x.astype(dtype) if x.dtype != bool else x, execution_prices(bars, fill)
@@ -124,16 +129,18 @@ def simulate_lanes(
     initial_cash: float,
     limits: Limits,
     *,
-    strategy: Strategy,
+    strategy: Strategy | None,
     fill: str,
     whole_shares: bool,
     dtype=None,
     backend: str | None = None,
     exits=None,
+    weights=None,
 ) -> tuple[Account, Path]:
     """Every parameter set's account with its whole path recorded, as numpy, on ``backend``
     (default ``accel.device.simulation_backend()``: ``numba`` or ``jax``); ``exits``:
-    ``engine.exits.ExitInputs`` or None."""
+    ``engine.exits.ExitInputs`` or None; ``strategy`` None: one account trading the given
+    ``weights`` ``(T, S)``."""
     if (backend or simulation_backend()) == "numba":
         from engine import fused
 
@@ -147,6 +154,7 @@ def simulate_lanes(
             fill=fill,
             whole_shares=whole_shares,
             exits=exits,
+            weights=weights,
         )
     account, path = run_lanes(
         bars,
@@ -160,5 +168,6 @@ def simulate_lanes(
         record=True,
         dtype=dtype,
         exits=exits,
+        weights=None if weights is None else np.asarray(weights)[None],
     )
     return jax.tree.map(np.asarray, account), jax.tree.map(np.asarray, path)

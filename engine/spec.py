@@ -20,6 +20,7 @@ from engine.errors import SpecError
 from engine.fields import Field, object_schema, read_fields
 from engine.metrics import PERIODS_PER_YEAR
 from engine.requests import JobLabels, Resolver, data_window, estimate_bars
+from engine.signals import TARGET_WEIGHTS
 from engine.spec_fields import FieldChecker, dataclass_defaults
 from engine.strategies import get_strategy
 
@@ -59,6 +60,7 @@ class BacktestSpec(Canonical):
     fractional_shares: bool = True
     sectors: Mapping[str, str] = field(default_factory=dict)
     exits: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    signal_set_id: str | None = None
     data_seed: int = 42
     use_neural_engine: bool = False
     use_vectorized_calculations: bool = True
@@ -167,6 +169,8 @@ FIELDS = (
     Field("fill", "choice", "Fill at the next bar's open or this bar's close.", choices=FILLS),
     Field("fractional_shares", "flag", "False: whole shares only."),
     Field("sectors", "sectors", "{symbol: sector}, for max_sector_exposure."),
+    Field("signal_set_id", "text", "With strategy_id target_weights: the id POST /data/signals "
+          "answered.", max_length=64),
     Field("exits", "exits", "Exit orders on every position: stop_loss, take_profit and "
           "trailing_stop, each a fraction of the price or {atr, window} (docs/engine.md)."),
     Field("data_seed", "integer", "Seed of synthetic data.", low=0, high=2**31 - 1),
@@ -196,8 +200,14 @@ def _check_relations(check: FieldChecker, v: dict[str, Any]) -> None:
         check.error("sectors", f"names symbols not in symbols: {unknown_sectors}")
     if "max_sector_exposure" in v["risk_limits"] and not v["sectors"]:
         check.error("risk_limits.max_sector_exposure", "needs sectors: {symbol: sector}")
-    if not check.ok("strategy_id", "strategy_parameters"):
+    if not check.ok("strategy_id", "strategy_parameters", "signal_set_id"):
         return
+    if v["strategy_id"] == TARGET_WEIGHTS:
+        if v["strategy_parameters"]:
+            check.error("strategy_parameters", "target_weights takes no parameters: send {}")
+        return
+    if v["signal_set_id"] is not None:
+        check.error("signal_set_id", "is only read with strategy_id target_weights")
     try:
         strategy = get_strategy(v["strategy_id"])
         v["strategy_id"] = strategy.id
