@@ -117,6 +117,7 @@ def parse_spec(payload: Mapping[str, Any], resolver: Resolver | None = None) -> 
     _check_relations(check, values)
     if resolver is not None:
         check_stored_data(check, values, resolver)
+        check_signal_set(check, values, resolver)
     check.raise_if_errors()
     return BacktestSpec(**values)
 
@@ -135,6 +136,20 @@ def check_stored_data(check: FieldChecker, v: Mapping[str, Any], resolver: Resol
     symbols = [*v["symbols"], *filter(None, [v["benchmark_symbol"]])]
     window = data_window(symbols, v["start_date"], v["end_date"], v["frequency"])
     check.data_problems(resolver.check_data(window))
+
+
+def check_signal_set(check: FieldChecker, v: Mapping[str, Any], resolver: Resolver) -> None:
+    """A ``target_weights`` job needs the caller's signal set, with weights for its symbols."""
+    if v["strategy_id"] != TARGET_WEIGHTS or not check.ok("signal_set_id", "symbols"):
+        return
+    if v["signal_set_id"] is None:
+        check.error("signal_set_id", "is required with target_weights: upload POST /data/signals")
+        return
+    symbols = resolver.signal_set_symbols(v["signal_set_id"])
+    if symbols is None:
+        check.error("signal_set_id", f"no signal set {v['signal_set_id']!r} of yours")
+    elif missing := sorted(set(v["symbols"]) - set(symbols)):
+        check.error("symbols", f"the signal set has no weights for {missing}")
 
 
 FIELDS = (
