@@ -76,9 +76,6 @@ def test_bad_files_get_named_reasons_and_nothing_is_stored(shared):
         "unparseable_time": 1,
         "weight_out_of_range": 1,
     }
-    weekend = f"date,symbol,weight\n2010-01-09,{x},0.5\n".encode()  # a Saturday: no bar
-    body = shared.api.post("/data/signals", data=weekend, content_type="text/csv").get_json()
-    assert body["import"]["rejections"]["reasons"] == {"no_bar_at_time": 1}, body
     missing = shared.api.post(
         "/data/signals", data=b"date,symbol,weight\n2010-01-04,NOBARS1,0.5\n",
         content_type="text/csv",
