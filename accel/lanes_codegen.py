@@ -168,6 +168,27 @@ def top_k_rule(score: Any, eligible: Any, k: int, schedule: int, indicators, par
     )
 
 
+def weights_rule() -> str:
+    """``decide_row`` that takes given target weights (the lane's indicator row) as they are."""
+    return "\n".join(
+        [
+            DECORATOR,
+            "def lane_constants(rows, prm):",
+            "    return (rows[0],)",
+            "",
+            DECORATOR,
+            "def decide_row(ind, lane, bars, starts, t, col, held, raw):",
+            "    changed = False",
+            "    for s in range(raw.shape[0]):",
+            "        weight = ind[lane[0], col + s, t]",
+            "        if weight != raw[s]:",
+            "            raw[s] = weight",
+            "            changed = True",
+            "    return changed",
+        ]
+    )
+
+
 def kernels(name: str, rule_source: str, n_state: int) -> ModuleType:
     """The template completed with ``rule_source``: a module with ``run_sweep``/``run_record``."""
     import accel.lanes_template as template

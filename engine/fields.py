@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine import exits
 from engine.spec_fields import FieldChecker
 
 SYMBOL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_^=]{0,31}$")
@@ -97,6 +98,7 @@ READERS: dict[str, Callable[[FieldChecker, Field], Any]] = {
     "mapping": lambda c, f: c.mapping(f.name),
     "limits": lambda c, f: c.limits(f.name, f.choices),
     "sectors": lambda c, f: c.sectors(f.name),
+    "exits": lambda c, f: exits.read_exits(c, f.name),
 }
 
 _SYMBOL = {"type": "string", "pattern": SYMBOL_PATTERN.pattern}
@@ -139,4 +141,5 @@ SCHEMAS: dict[str, Callable[[Field], dict[str, Any]]] = {
         "type": "object",
         "additionalProperties": {"type": "string", "minLength": 1},
     },
+    "exits": lambda f: exits.json_schema(),
 }

@@ -1,9 +1,9 @@
 """The run spec: one frozen, serialisable object that fully describes a backtest.
 
 Its fields are those of the seed's ``POST /backtests`` body plus ``fill``,
-``fractional_shares``, ``fee_per_order``, ``sectors`` and ``data_seed``. ``parse_spec`` is the
-only way in: it checks every field once and reports all problems together, each under its
-field name with how to fix it.
+``fractional_shares``, ``fee_per_order``, ``sectors``, ``exits`` and ``data_seed``.
+``parse_spec`` is the only way in: it checks every field once and reports all problems
+together, each under its field name with how to fix it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from engine.errors import SpecError
 from engine.fields import Field, object_schema, read_fields
 from engine.metrics import PERIODS_PER_YEAR
 from engine.requests import JobLabels, Resolver, data_window, estimate_bars
+from engine.signals import TARGET_WEIGHTS
 from engine.spec_fields import FieldChecker, dataclass_defaults
 from engine.strategies import get_strategy
 
@@ -58,6 +59,8 @@ class BacktestSpec(Canonical):
     fill: str = "next_open"
     fractional_shares: bool = True
     sectors: Mapping[str, str] = field(default_factory=dict)
+    exits: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    signal_set_id: str | None = None
     data_seed: int = 42
     use_neural_engine: bool = False
     use_vectorized_calculations: bool = True
@@ -96,6 +99,7 @@ class BacktestSpec(Canonical):
         payload["strategy_parameters"] = dict(self.strategy_parameters)
         payload["risk_limits"] = dict(self.risk_limits)
         payload["sectors"] = dict(self.sectors)
+        payload["exits"] = {kind: dict(rule) for kind, rule in self.exits.items()}
         return payload
 
 
@@ -113,6 +117,7 @@ def parse_spec(payload: Mapping[str, Any], resolver: Resolver | None = None) -> 
     _check_relations(check, values)
     if resolver is not None:
         check_stored_data(check, values, resolver)
+        check_signal_set(check, values, resolver)
     check.raise_if_errors()
     return BacktestSpec(**values)
 
@@ -131,6 +136,20 @@ def check_stored_data(check: FieldChecker, v: Mapping[str, Any], resolver: Resol
     symbols = [*v["symbols"], *filter(None, [v["benchmark_symbol"]])]
     window = data_window(symbols, v["start_date"], v["end_date"], v["frequency"])
     check.data_problems(resolver.check_data(window))
+
+
+def check_signal_set(check: FieldChecker, v: Mapping[str, Any], resolver: Resolver) -> None:
+    """A ``target_weights`` job needs the caller's signal set, with weights for its symbols."""
+    if v["strategy_id"] != TARGET_WEIGHTS or not check.ok("signal_set_id", "symbols"):
+        return
+    if v["signal_set_id"] is None:
+        check.error("signal_set_id", "is required with target_weights: upload POST /data/signals")
+        return
+    symbols = resolver.signal_set_symbols(v["signal_set_id"])
+    if symbols is None:
+        check.error("signal_set_id", f"no signal set {v['signal_set_id']!r} of yours")
+    elif missing := sorted(set(v["symbols"]) - set(symbols)):
+        check.error("symbols", f"the signal set has no weights for {missing}")
 
 
 FIELDS = (
@@ -165,6 +184,10 @@ FIELDS = (
     Field("fill", "choice", "Fill at the next bar's open or this bar's close.", choices=FILLS),
     Field("fractional_shares", "flag", "False: whole shares only."),
     Field("sectors", "sectors", "{symbol: sector}, for max_sector_exposure."),
+    Field("signal_set_id", "text", "With strategy_id target_weights: the id POST /data/signals "
+          "answered.", max_length=64),
+    Field("exits", "exits", "Exit orders on every position: stop_loss, take_profit and "
+          "trailing_stop, each a fraction of the price or {atr, window} (docs/engine.md)."),
     Field("data_seed", "integer", "Seed of synthetic data.", low=0, high=2**31 - 1),
     *(Field(hint, "flag", "A hint; results report the device actually used.")
       for hint in ACCELERATION_HINTS),
@@ -192,8 +215,14 @@ def _check_relations(check: FieldChecker, v: dict[str, Any]) -> None:
         check.error("sectors", f"names symbols not in symbols: {unknown_sectors}")
     if "max_sector_exposure" in v["risk_limits"] and not v["sectors"]:
         check.error("risk_limits.max_sector_exposure", "needs sectors: {symbol: sector}")
-    if not check.ok("strategy_id", "strategy_parameters"):
+    if not check.ok("strategy_id", "strategy_parameters", "signal_set_id"):
         return
+    if v["strategy_id"] == TARGET_WEIGHTS:
+        if v["strategy_parameters"]:
+            check.error("strategy_parameters", "target_weights takes no parameters: send {}")
+        return
+    if v["signal_set_id"] is not None:
+        check.error("signal_set_id", "is only read with strategy_id target_weights")
     try:
         strategy = get_strategy(v["strategy_id"])
         v["strategy_id"] = strategy.id

@@ -21,6 +21,7 @@ from backtesting.test import GOOG, SMA
 from engine.backtest import run_backtest
 from engine.market import Market
 from engine.spec import parse_spec
+from tests.unit.engine.bt_parity import assert_trades_match
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -111,21 +112,7 @@ def test_commissions_total(theirs, ours):
 
 
 def test_trades_one_for_one(theirs, ours):
-    trades = theirs["_trades"]
-    mine = ours[1]["trades"]
-    assert len(mine) == len(trades)
-    for i, (row, trade) in enumerate(zip(trades.itertuples(), mine, strict=True)):
-        where = f"trade {i}: {trade}"
-        assert trade["entry_time"] == row.EntryTime.strftime("%Y-%m-%dT%H:%M:%SZ"), where
-        assert trade["exit_time"] == row.ExitTime.strftime("%Y-%m-%dT%H:%M:%SZ"), where
-        assert (trade["entry_bar"], trade["exit_bar"]) == (row.EntryBar, row.ExitBar), where
-        assert trade["side"] == ("long" if row.Size > 0 else "short"), where
-        assert trade["size"] == abs(row.Size), where
-        assert trade["entry_price"] == pytest.approx(row.EntryPrice, abs=1e-6), where
-        assert trade["exit_price"] == pytest.approx(row.ExitPrice, abs=1e-6), where
-        assert trade["pnl"] == pytest.approx(row.PnL, abs=1e-6), where
-        assert trade["commission"] == pytest.approx(row.Commission, abs=1e-6), where
-        assert trade["return_pct"] / 100 == pytest.approx(row.ReturnPct, rel=1e-9), where
+    assert_trades_match(theirs["_trades"], ours[1]["trades"])
 
 
 def test_open_position_at_the_end(theirs, ours):
