@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,9 @@ from engine.strategies import get_strategy
 from engine.sweep import rules_for
 from engine.trades import Fill, RoundTrip, fills_from_positions, round_trips
 
-Progress = Callable[[float, str], None]
+Progress = Callable[..., None]
+"""``progress(fraction, message, at=None)``: ``at`` is the simulated time reached (a UTC
+datetime), the status's ``current_date``; the callback may raise to cancel."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,11 @@ def _window(spec: BacktestSpec, market: Market) -> tuple[Market, np.ndarray | No
     return window.select(spec.symbols), benchmark
 
 
+def _last_bar(market: Market) -> datetime:
+    """The simulation's last bar, as the UTC datetime the progress callback reports."""
+    return pd.Timestamp(market.timestamps[-1], tz="UTC").to_pydatetime()
+
+
 def run_backtest(
     spec: BacktestSpec,
     market: Market,
@@ -115,11 +123,11 @@ def run_backtest(
     backend: str | None = None,
     signals: pd.DataFrame | None = None,
 ) -> BacktestResult:
-    """Simulate ``spec`` on ``market``; ``progress(fraction, message)`` may raise to cancel.
+    """Simulate ``spec`` on ``market``, telling ``progress`` each stage (see ``Progress``).
 
     ``backend`` (``numba`` or ``jax``) defaults to ``accel.device.simulation_backend()``.
     ``signals``: the signal set of a ``target_weights`` spec (``engine.signals``)."""
-    report = progress or (lambda fraction, message: None)
+    report = progress or (lambda fraction, message, at=None: None)
     started = time.perf_counter()
     traded, benchmark = _window(spec, market)
     report(0.1, "data ready")
@@ -149,7 +157,7 @@ def run_backtest(
         exits=exits,
         weights=weights,
     )
-    report(0.8, "scoring")
+    report(0.8, "scoring", at=_last_bar(traded))
     shares = np.asarray(path.shares[:, 0], dtype=np.float64)
     execute = np.asarray(execution_prices(bars, spec.fill).execute, dtype=np.float64)
     exited = None
@@ -182,5 +190,5 @@ def run_backtest(
         device=device_label(),
         processing_time_ms=(time.perf_counter() - started) * 1e3,
     )
-    report(1.0, "results ready")
+    report(1.0, "results ready", at=_last_bar(traded))
     return result
