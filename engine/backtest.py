@@ -17,7 +17,6 @@ from engine.metrics import performance_metrics
 from engine.report import results_document
 from engine.simulation import bars_for, execution_prices, simulate_lanes
 from engine.spec import BacktestSpec
-from engine.strategies import get_strategy
 from engine.sweep import rules_for
 from engine.trades import Fill, RoundTrip, fills_from_positions, round_trips
 
@@ -119,7 +118,7 @@ def run_backtest(
     started = time.perf_counter()
     traded, benchmark = _window(spec, market)
     report(0.1, "data ready")
-    strategy = get_strategy(spec.strategy_id)
+    strategy = spec.strategy_definition()
     bars = bars_for(traded, signal_dtype())
     rules = rules_for(spec, traded.symbols)
     report(0.2, "simulating")
