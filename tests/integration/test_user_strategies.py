@@ -21,7 +21,22 @@ ROOT = Path(__file__).resolve().parents[2]
 SMA_RULES = json.loads((ROOT / "examples" / "goog_sma_rules.json").read_text())["strategy"]
 
 
-def test_a_sweep_over_a_rules_documents_parameters(shared, wait_for):
+@pytest.fixture
+def patient(deploy) -> object:
+    """A deployment whose tasks may run long enough to compile a new document's fused kernel
+    on a loaded machine (the test suite's tasks are limited to 110 s), without the warm-up
+    thread compiling the built-ins at the same time."""
+    service = deploy(
+        NAUTILUS_TASK_SOFT_TIME_LIMIT="1200",
+        NAUTILUS_TASK_TIME_LIMIT="1210",
+        NAUTILUS_VISIBILITY_TIMEOUT="1300",
+        NAUTILUS_KERNEL_WARMUP="0",
+    )
+    service.workers.start(concurrency=1)
+    return service
+
+
+def test_a_sweep_over_a_rules_documents_parameters(patient, wait_for):
     request = body()
     request["base_spec"] |= {
         "strategy_id": "rules",
@@ -29,10 +44,10 @@ def test_a_sweep_over_a_rules_documents_parameters(shared, wait_for):
         "strategy_parameters": {"fast": 5, "slow": 20},
     }
     request["parameter_ranges"] = {"fast": [3, 5, 8], "slow": [20, 40]}
-    job_id = submit(shared, request)
-    row = wait_for(job_id, lambda r: r["status"] in TERMINAL, timeout=600)
+    job_id = submit(patient, request)
+    row = wait_for(job_id, lambda r: r["status"] in TERMINAL, timeout=1200)
     assert row["status"] == "completed", row["error"]
-    document = shared.api.get(f"/optimization/{job_id}").get_json()
+    document = patient.api.get(f"/optimization/{job_id}").get_json()
     assert document["optimization_summary"]["iterations_completed"] == 6
     best = document["parameters"]["optimized"]
     assert best["fast"] in (3, 5, 8) and best["slow"] in (20, 40)
