@@ -29,6 +29,13 @@ def register(subparsers) -> None:
         help="target weights (CSV or Parquet, long date,symbol,weight or wide) for a spec with "
         'strategy_id "target_weights"; without it the spec\'s signal_set_id is read from the store',
     )
+    cmd.add_argument(
+        "--rules",
+        type=Path,
+        metavar="FILE",
+        help="a rules document (JSON) to run instead of the spec's strategy, with its defaults "
+        "(docs/strategies.md)",
+    )
     cmd.add_argument("--output", choices=("json", "summary"), default="summary")
     cmd.add_argument("--report", type=Path, metavar="FILE", help="also write the HTML report here")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -104,7 +111,12 @@ def run(args: argparse.Namespace) -> int:
 
     configure(get_settings(), processes=1)
     try:
-        spec = parse_spec(json.loads(args.spec.read_text()))
+        payload = json.loads(args.spec.read_text())
+        if args.rules is not None:  # the document's defaults, unless the spec is a rules spec
+            params = payload.get("strategy_parameters") if payload.get("strategy") else {}
+            rules = json.loads(args.rules.read_text())
+            payload |= {"strategy_id": "rules", "strategy": rules, "strategy_parameters": params}
+        spec = parse_spec(payload)
         with progress_bar("backtest", enabled=not args.no_progress) as update:
             update(0.0, "loading data")
             market = load_market(spec, _bar_files(args.bars))

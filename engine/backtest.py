@@ -20,7 +20,6 @@ from engine.report import results_document
 from engine.signals import TARGET_WEIGHTS, weights_on_bars
 from engine.simulation import bars_for, execution_prices, simulate_lanes
 from engine.spec import BacktestSpec
-from engine.strategies import get_strategy
 from engine.sweep import rules_for
 from engine.trades import Fill, RoundTrip, fills_from_positions, round_trips
 
@@ -138,7 +137,7 @@ def run_backtest(
             raise DataError("target_weights needs its signal set (signal_set_id)")
         weights = weights_on_bars(signals, traded.timestamps, traded.symbols)
     else:
-        strategy = get_strategy(spec.strategy_id)
+        strategy = spec.strategy_definition()
         params = strategy.encode([spec.strategy_parameters])
     rules = rules_for(spec, traded.symbols)
     exits = exit_inputs(spec.exits, bars, spec.fill) if spec.exits else None

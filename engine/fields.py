@@ -96,6 +96,7 @@ READERS: dict[str, Callable[[FieldChecker, Field], Any]] = {
     "symbols": lambda c, f: c.symbols(f.name, SYMBOL_PATTERN, int(f.high or 0)),
     "symbol": lambda c, f: c.optional_symbol(f.name, SYMBOL_PATTERN),
     "mapping": lambda c, f: c.mapping(f.name),
+    "document": lambda c, f: c.document(f.name),
     "limits": lambda c, f: c.limits(f.name, f.choices),
     "sectors": lambda c, f: c.sectors(f.name),
     "exits": lambda c, f: exits.read_exits(c, f.name),
@@ -129,6 +130,7 @@ SCHEMAS: dict[str, Callable[[Field], dict[str, Any]]] = {
     },
     "symbol": lambda f: {**_SYMBOL, "nullable": True},
     "mapping": lambda f: {"type": "object"},
+    "document": lambda f: {"type": "object", "nullable": True},
     "limits": lambda f: {
         "type": "object",
         "properties": {

@@ -59,7 +59,7 @@ def compiled(plan: Plan, name: str) -> Compiled:
         n_state = 1
     else:
         legs = [LegCode(leg.side, leg.enter, leg.leave, params.get(leg.gate)) for leg in rule]
-        source, n_state = legs_rule(legs, indicators, params)
+        source, n_state = legs_rule(legs, indicators, params, plan.fraction)
     return Compiled(kernels(name, source, n_state), tuple(indicators), tuple(params))
 
 
@@ -234,8 +234,7 @@ def _symbols_per_group(plan: Plan, params: Mapping[str, np.ndarray], steps: int)
 
 
 def _columns(bars: Bars, start: int, stop: int) -> Bars:
-    fields = ("open", "high", "low", "close", "valid")
-    return bars._replace(**{f: getattr(bars, f)[:, start:stop] for f in fields})
+    return bars._replace(**{f: getattr(bars, f)[:, start:stop] for f in bars.series_fields()})
 
 
 def _sweep(strategy, bars, params, rules, benchmark, per_symbol, tail_risk, blocks) -> dict:

@@ -48,6 +48,7 @@ def bars_for(market: Market, dtype) -> Bars:
         close=as_dev(market.filled("close")),
         valid=jnp.asarray(market.valid),
         period_starts=jnp.asarray(period_starts(market.timestamps)),
+        volume=as_dev(market.filled("volume")),
     )
 
 

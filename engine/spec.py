@@ -22,7 +22,8 @@ from engine.metrics import PERIODS_PER_YEAR
 from engine.requests import JobLabels, Resolver, data_window, estimate_bars
 from engine.signals import TARGET_WEIGHTS
 from engine.spec_fields import FieldChecker, dataclass_defaults
-from engine.strategies import get_strategy
+from engine.strategies import Strategy, strategy_for
+from engine.strategies.rules import RulesStrategy, document_schema
 
 FREQUENCIES = ("1m", "5m", "15m", "30m", "1h", "1d")
 FILLS = ("next_open", "close")
@@ -41,6 +42,7 @@ class BacktestSpec(Canonical):
     symbols: tuple[str, ...]
     strategy_id: str
     strategy_parameters: Mapping[str, Any]
+    strategy: Mapping[str, Any] | None = None  # the rules document of strategy_id "rules"
     backtest_type: str = "strategy_validation"
     description: str = ""
     frequency: str = "1d"
@@ -69,6 +71,10 @@ class BacktestSpec(Canonical):
     @property
     def hardware_acceleration_requested(self) -> bool:
         return any(getattr(self, hint) for hint in ACCELERATION_HINTS)
+
+    def strategy_definition(self) -> Strategy:
+        """The strategy to run: the registered one, or the compiled rules document."""
+        return strategy_for(self.strategy_id, self.strategy)
 
     @property
     def periods_per_year(self) -> float:
@@ -100,6 +106,8 @@ class BacktestSpec(Canonical):
         payload["risk_limits"] = dict(self.risk_limits)
         payload["sectors"] = dict(self.sectors)
         payload["exits"] = {kind: dict(rule) for kind, rule in self.exits.items()}
+        if self.strategy is None:  # absent, so specs without rules keep their content hashes
+            del payload["strategy"]
         return payload
 
 
@@ -167,6 +175,9 @@ FIELDS = (
           "ones; vendor names (yahoo_finance, alpha_vantage, ibkr) read the store too."),
     Field("strategy_id", "text", "A strategy of GET /strategies (id or alias).", required=True,
           max_length=100, example="sma_crossover"),
+    Field("strategy", "document", 'With strategy_id "rules": the rules document (entry and '
+          "exit conditions, parameters, sizing; see docs/strategies.md).",
+          schema=document_schema()),
     Field("strategy_parameters", "mapping", "Parameters of the strategy (GET /strategies).",
           required=True, example={"fast_period": 10, "slow_period": 20}),
     Field("initial_capital", "number", "Starting cash.", low=1.0, high=1e13),
@@ -223,9 +234,14 @@ def _check_relations(check: FieldChecker, v: dict[str, Any]) -> None:
         return
     if v["signal_set_id"] is not None:
         check.error("signal_set_id", "is only read with strategy_id target_weights")
+    if not check.ok("strategy"):
+        return
     try:
-        strategy = get_strategy(v["strategy_id"])
+        strategy = strategy_for(v["strategy_id"], v["strategy"])
         v["strategy_id"] = strategy.id
         v["strategy_parameters"] = strategy.resolve(v["strategy_parameters"])
+        if isinstance(strategy, RulesStrategy) and check.ok("start_date", "end_date", "frequency"):
+            bars = estimate_bars(v["start_date"], v["end_date"], v["frequency"])
+            strategy.check_windows(v["strategy_parameters"], bars)
     except SpecError as exc:
         check.merge(exc)

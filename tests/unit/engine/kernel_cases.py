@@ -209,8 +209,8 @@ def setups(draw, n_symbols: int, fill: str, whole_shares: bool) -> Setup:
 
 
 @functools.cache
-def _jitted_signal(strategy_id: str):
-    return jax.jit(get_strategy(strategy_id).signal)
+def _jitted_signal(strategy: Strategy):
+    return jax.jit(strategy.signal)
 
 
 def engine_bars(market: Market):
@@ -219,7 +219,7 @@ def engine_bars(market: Market):
 
 def engine_signal(strategy: Strategy, bars, param_sets: list[dict]) -> np.ndarray:
     """``(P, T, S)`` weights from the strategy's batched signal function."""
-    return np.asarray(_jitted_signal(strategy.id)(bars, strategy.encode(param_sets)))
+    return np.asarray(_jitted_signal(strategy)(bars, strategy.encode(param_sets)))
 
 
 def engine_exits(bars, setup: Setup):

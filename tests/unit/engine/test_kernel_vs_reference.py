@@ -21,7 +21,7 @@ from engine.exits import exit_inputs
 from engine.market import Market
 from engine.portfolio import apply_limits
 from engine.simulation import bars_for, execution_prices, execution_targets
-from engine.strategies import get_strategy
+from engine.strategies import Strategy, get_strategy
 from engine.strategies import indicators as ind
 from tests.reference import execution as ref_exec
 from tests.reference import signals as ref
@@ -256,15 +256,15 @@ def _reference_exits(market: Market, inputs, fill: str) -> dict | None:
     return {**bars, "atr": inputs.atr, "fraction": inputs.fraction, "fill_next": fill_next}
 
 
-def _check_lanes(
-    strategy_id: str,
+def check_lanes(
+    strategy: Strategy,
     market: Market,
     sets: list[dict],
     setup: kc.Setup,
     single_calls: bool,
     backend: str,
 ) -> None:
-    strategy = get_strategy(strategy_id)
+    """Each backend's simulation of ``strategy``'s own weights against the loop reference."""
     bars = kc.engine_bars(market)
     acct, path = kc.run_engine(strategy, bars, sets, setup, backend)
     weights = kc.engine_signal(strategy, bars, sets)
@@ -358,7 +358,7 @@ def test_lanes_match_reference(strategy_id, fill, whole_shares, single_calls, ba
     market = kc.make_market(seed, holes="runs", hole_rate=0.1)
     setup = data.draw(kc.setups(kc.N_SYMBOLS, fill, whole_shares))
     sets = _sets(data, strategy_id, safe=False)
-    _check_lanes(strategy_id, market, sets, setup, single_calls, backend)
+    check_lanes(get_strategy(strategy_id), market, sets, setup, single_calls, backend)
 
 
 @pytest.mark.slow
@@ -372,4 +372,11 @@ def test_lanes_match_reference_other_shapes(strategy_id, shape, backend, seed, d
     fill, whole = kc.COMBOS[n_symbols % len(kc.COMBOS)]
     market = kc.make_market(seed, n_bars, n_symbols, holes="runs", max_listing=n_bars // 2)
     setup = data.draw(kc.setups(n_symbols, fill, whole))
-    _check_lanes(strategy_id, market, _sets(data, strategy_id, safe=False), setup, True, backend)
+    check_lanes(
+        get_strategy(strategy_id),
+        market,
+        _sets(data, strategy_id, safe=False),
+        setup,
+        True,
+        backend,
+    )
