@@ -4,15 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run demo test test-unit test-integration faults screenshots lint format bench bench-api clean
+.PHONY: help install run demo test test-unit test-integration faults multihost screenshots lint format bench bench-api clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/strategy_package/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e examples/strategy_package  # the example strategy package
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with its dev tools
@@ -34,6 +35,9 @@ test-integration: $(STAMP)  ## tests against PostgreSQL, Redis and Celery worker
 
 faults: $(STAMP)  ## the fault suite: worker, beat, Redis and PostgreSQL crashes on a private deployment (minutes)
 	NAUTILUS_FAULTS=1 $(BIN)/pytest -q tests/faults
+
+multihost: $(STAMP)  ## a chord on two worker hosts (network namespaces), one cut off mid-chord (root, socat, RabbitMQ)
+	$(BIN)/pytest -q -rs tests/integration/test_multihost.py
 
 screenshots: $(STAMP)  ## refresh docs/img from the browser test (needs chromium)
 	SCREENSHOTS=docs $(BIN)/pytest -q tests/integration/test_browser.py

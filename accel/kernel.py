@@ -57,6 +57,30 @@ class Path(NamedTuple):
     cash: jnp.ndarray
     gross_exposure: jnp.ndarray
     shares: jnp.ndarray | None
+    exit_shares: jnp.ndarray | None = None  # (T, B, S) shares closed by an exit order
+    exit_price: jnp.ndarray | None = None  # (T, B, S) its price before slippage (NaN: none)
+
+
+class ExitBars(NamedTuple):
+    """What exit orders read per bar: open, high and low ``(T, S)``, the ATR distances
+    ``(T, 3, S)`` of a position opened at that bar and the fractions ``(3,)`` (stop-loss,
+    take-profit, trailing stop; see ``engine.exits``)."""
+
+    open: jnp.ndarray
+    high: jnp.ndarray
+    low: jnp.ndarray
+    atr: jnp.ndarray
+    fraction: jnp.ndarray
+
+
+class Stops(NamedTuple):
+    """Each position's exit levels ``(B, S)``: stop and target fixed at the entry, the best
+    price since the entry and the trailing stop's ATR distance."""
+
+    stop: jnp.ndarray
+    target: jnp.ndarray
+    peak: jnp.ndarray
+    trail: jnp.ndarray
 
 
 def open_account(n_lanes: int, n_symbols: int, cash: float, dtype) -> Account:
@@ -103,7 +127,48 @@ def _rebalance(acct: Account, target, bar, costs: Costs, whole_shares: bool) -> 
     return acct._replace(sized_for=jnp.where(changed, target, acct.sized_for))
 
 
-@functools.partial(jax.jit, static_argnames=("whole_shares", "record", "unroll"))
+def _arm(stops: Stops, before, acct: Account, execute, atr, fraction) -> Stops:
+    """Fix the levels of every position that opened (from flat or on a change of side)."""
+    opened = (acct.shares != 0) & (jnp.sign(acct.shares) != jnp.sign(before))
+    long = acct.shares > 0
+    a = jnp.where(jnp.isnan(atr), jnp.inf, atr)  # (3, S): no ATR yet, that kind stays off
+    up = [execute * (1.0 + fraction[j]) + a[j] for j in range(2)]
+    down = [execute * (1.0 - fraction[j]) - a[j] for j in range(2)]
+    return Stops(
+        jnp.where(opened, jnp.where(long, down[0], up[0]), stops.stop),
+        jnp.where(opened, jnp.where(long, up[1], down[1]), stops.target),
+        jnp.where(opened, execute, stops.peak),
+        jnp.where(opened, a[2], stops.trail),
+    )
+
+
+def _exit(acct: Account, stops: Stops, bar: ExitBars, trail, tradable, costs: Costs):
+    """Close the positions whose stop (checked first) or target the bar's range reaches, at
+    the level or at the open when the bar opens beyond it; then move the trailing peaks."""
+    long, short = acct.shares > 0, acct.shares < 0
+    stop_long = jnp.maximum(stops.stop, stops.peak * (1.0 - trail) - stops.trail)
+    stop_short = jnp.minimum(stops.stop, stops.peak * (1.0 + trail) + stops.trail)
+    hit_stop = tradable & ((long & (bar.low <= stop_long)) | (short & (bar.high >= stop_short)))
+    hit_target = (
+        tradable
+        & ~hit_stop
+        & ((long & (bar.high >= stops.target)) | (short & (bar.low <= stops.target)))
+    )
+    at_stop = jnp.where(long, jnp.minimum(bar.open, stop_long), jnp.maximum(bar.open, stop_short))
+    at_target = jnp.where(
+        long, jnp.maximum(bar.open, stops.target), jnp.minimum(bar.open, stops.target)
+    )
+    hit = hit_stop | hit_target
+    price = jnp.where(hit_stop, at_stop, at_target)
+    exited = jnp.where(hit, acct.shares, 0.0)
+    acct = _fill(acct, jnp.where(hit, 0.0, acct.shares), jnp.where(hit, price, 0.0), costs)
+    moves = tradable & ~hit
+    peak = jnp.where(long & moves, jnp.maximum(stops.peak, bar.high), stops.peak)
+    peak = jnp.where(short & moves, jnp.minimum(peak, bar.low), peak)
+    return acct, stops._replace(peak=peak), exited, jnp.where(hit, price, jnp.nan)
+
+
+@functools.partial(jax.jit, static_argnames=("whole_shares", "record", "unroll", "fill_next"))
 def simulate(
     targets: jnp.ndarray,
     prices: Prices,
@@ -112,21 +177,46 @@ def simulate(
     whole_shares: bool = False,
     record: bool = False,
     unroll: int = 1,
+    exits: ExitBars | None = None,
+    fill_next: bool = True,
 ) -> tuple[Account, Path]:
     """Run every lane through every bar. ``targets`` is ``(T, B, S)`` target weights.
 
     ``unroll`` bars per loop iteration: on a GPU each iteration costs launches and a loop
-    check, so callers pass ``accel.device.scan_unroll()``.
+    check, so callers pass ``accel.device.scan_unroll()``. With ``exits``, exit orders run
+    inside each bar: after the fills at the open (``fill_next``), before those at the close.
     """
     n_lanes, n_symbols = targets.shape[1], targets.shape[2]
     start = open_account(n_lanes, n_symbols, initial_cash, targets.dtype)
+    zeros = jnp.zeros((n_lanes, n_symbols), targets.dtype)
+    per_bar = None if exits is None else exits._replace(fraction=None)
 
-    def step(acct: Account, inputs):
-        target, bar = inputs
+    def trade(acct: Account, stops: Stops, target, bar: Prices, exit_bar):
+        before = acct.shares
         acct = _rebalance(acct, target, bar, costs, whole_shares)
+        if exits is not None:
+            stops = _arm(stops, before, acct, bar.execute, exit_bar.atr, exits.fraction)
+        return acct, stops
+
+    def step(carry, inputs):
+        acct, stops = carry
+        target, bar, exit_bar = inputs
+        exited = exit_price = None
+        if fill_next:
+            acct, stops = trade(acct, stops, target, bar, exit_bar)
+        if exits is not None:
+            acct, stops, exited, exit_price = _exit(
+                acct, stops, exit_bar, exits.fraction[2], bar.tradable, costs
+            )
+        if not fill_next:
+            acct, stops = trade(acct, stops, target, bar, exit_bar)
         held = acct.shares * bar.mark
         equity = acct.cash + held.sum(-1)
         out = Path(equity, acct.cash, jnp.abs(held).sum(-1), acct.shares if record else None)
-        return acct, out
+        if record and exits is not None:
+            out = out._replace(exit_shares=exited, exit_price=exit_price)
+        return (acct, stops), out
 
-    return jax.lax.scan(step, start, (targets, prices), unroll=unroll)
+    carry = (start, Stops(zeros, zeros, zeros, zeros))
+    (acct, _), path = jax.lax.scan(step, carry, (targets, prices, per_bar), unroll=unroll)
+    return acct, path

@@ -132,6 +132,66 @@ def rebalance(
         sized_for[s] = target[s]
 
 
+STOP, TARGET, PEAK, TRAIL = range(4)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def arm(stops, before, shares, execute, exit_atr, fraction, col, t):
+    """Fix the exit levels (``stops`` rows STOP, TARGET, PEAK, TRAIL) of every position that
+    opened at bar t, from flat or on a change of side (``engine.exits``)."""
+    for s in range(shares.shape[0]):
+        now = shares[s]
+        if now == 0 or _sign(now) == _sign(before[s]):
+            continue
+        c = col + s
+        entry = execute[c, t]
+        a0, a1, a2 = exit_atr[0, c, t], exit_atr[1, c, t], exit_atr[2, c, t]
+        a0 = np.inf if np.isnan(a0) else a0
+        a1 = np.inf if np.isnan(a1) else a1
+        if now > 0:
+            stops[STOP, s] = entry * (1.0 - fraction[0]) - a0
+            stops[TARGET, s] = entry * (1.0 + fraction[1]) + a1
+        else:
+            stops[STOP, s] = entry * (1.0 + fraction[0]) + a0
+            stops[TARGET, s] = entry * (1.0 - fraction[1]) - a1
+        stops[PEAK, s] = entry
+        stops[TRAIL, s] = np.inf if np.isnan(a2) else a2
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def exit_orders(acc, shares, trade_cash, stops, bars, tradable, col, t, trail, costs, out):
+    """Close the positions whose stop (checked first) or target bar t's range reaches, at the
+    level or at the open when the bar opens beyond it; then move the trailing peaks.
+    ``out`` ``(2, width)`` receives the shares each exit closed and its price (NaN: none)."""
+    for s in range(shares.shape[0]):
+        out[0, s], out[1, s] = 0.0, np.nan
+        held = shares[s]
+        c = col + s
+        if held == 0 or not tradable[c, t]:
+            continue
+        bar_open, high, low = bars[0, c, t], bars[1, c, t], bars[2, c, t]
+        price = np.nan
+        if held > 0:
+            stop = max(stops[STOP, s], stops[PEAK, s] * (1.0 - trail) - stops[TRAIL, s])
+            if low <= stop:
+                price = min(bar_open, stop)
+            elif high >= stops[TARGET, s]:
+                price = max(bar_open, stops[TARGET, s])
+            else:
+                stops[PEAK, s] = max(stops[PEAK, s], high)
+        else:
+            stop = min(stops[STOP, s], stops[PEAK, s] * (1.0 + trail) + stops[TRAIL, s])
+            if high >= stop:
+                price = max(bar_open, stop)
+            elif low <= stops[TARGET, s]:
+                price = min(bar_open, stops[TARGET, s])
+            else:
+                stops[PEAK, s] = min(stops[PEAK, s], low)
+        if not np.isnan(price):
+            fill(acc, shares, trade_cash, s, 0.0, price, costs)
+            out[0, s], out[1, s] = held, price
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def gross_exposure(shares, mark, col, t):
     """Sum of the absolute values of the positions at the close of bar t."""

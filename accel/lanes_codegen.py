@@ -108,8 +108,11 @@ def _lagged(cell: str, lag: int) -> str:
     return f"({cell.format(t=f't - {lag}')} if t >= {lag} else np.nan)"
 
 
-def legs_rule(legs: Sequence[LegCode], indicators, params) -> tuple[str, int]:
-    """``decide_row`` for legs held from enter to leave events, sized ``state / width``."""
+def legs_rule(
+    legs: Sequence[LegCode], indicators, params, fraction: float | None = None
+) -> tuple[str, int]:
+    """``decide_row`` for legs held from enter to leave events, sized ``state / width`` (or
+    ``state * fraction`` when a fixed fraction is given)."""
     w = _Writer(indicators, params)
     events = [(w.value(leg.enter), w.value(leg.leave)) for leg in legs]
     update = []
@@ -135,7 +138,7 @@ def legs_rule(legs: Sequence[LegCode], indicators, params) -> tuple[str, int]:
         "        state = 0",
         *w.body("        "),
         *update,
-        "        weight = state / width",
+        "        weight = " + ("state / width" if fraction is None else f"state * {fraction!r}"),
         "        if weight != raw[s]:",
         "            raw[s] = weight",
         "            changed = True",
@@ -164,6 +167,27 @@ def top_k_rule(score: Any, eligible: Any, k: int, schedule: int, indicators, par
             f"        score[s] = {score_name}",
             f"        eligible[s] = {eligible_name}",
             f"    return lanes.top_k(score, eligible, min(p{k}, width), raw)",
+        ]
+    )
+
+
+def weights_rule() -> str:
+    """``decide_row`` that takes given target weights (the lane's indicator row) as they are."""
+    return "\n".join(
+        [
+            DECORATOR,
+            "def lane_constants(rows, prm):",
+            "    return (rows[0],)",
+            "",
+            DECORATOR,
+            "def decide_row(ind, lane, bars, starts, t, col, held, raw):",
+            "    changed = False",
+            "    for s in range(raw.shape[0]):",
+            "        weight = ind[lane[0], col + s, t]",
+            "        if weight != raw[s]:",
+            "            raw[s] = weight",
+            "            changed = True",
+            "    return changed",
         ]
     )
 

@@ -43,13 +43,21 @@ def simulate_lane(
     costs,
     limits,
     sector_map,
+    exit_atr,
+    exit_fraction,
+    use_exits,
     equity,
     acc,
     path,
 ):
-    """One account through every bar; ``acc`` starts with the cash, ``path`` (T, 3 + width)
-    records equity, cash, gross exposure and shares when it has rows."""
+    """One account through every bar; ``acc`` starts with the cash, ``path`` (T, 3 + 3 width)
+    records equity, cash, gross exposure, shares and exits (shares closed, price) when it has
+    rows. With ``use_exits`` exit orders run inside each bar: after the fills at the open,
+    before the fills at the close."""
     width = sector_map.shape[1]
+    stops, before = np.zeros((4, width)), np.zeros(width)
+    exited = np.zeros((2, width))
+    exited[1] = np.nan
     held = np.zeros((N_STATE, width), np.bool_)
     raw, target = np.zeros(width), np.zeros(width)
     shares, sized_for, trade_cash = np.zeros(width), np.zeros(width), np.zeros(width)
@@ -61,7 +69,11 @@ def simulate_lane(
         if not fill_next and decide_row(ind, lane, bars, starts, t, col, held, raw):
             lanes.apply_limits(raw, target, limits, sector_map)
             unsized = True
+        if use_exits and not fill_next:
+            lanes.exit_orders(acc, shares, trade_cash, stops, bars, tradable, col, t,
+                              exit_fraction[2], costs, exited)  # fmt: skip
         if unsized and lanes.pending(target, sized_for, tradable, t, col):
+            before[:] = shares
             lanes.rebalance(
                 acc,
                 shares,
@@ -77,6 +89,11 @@ def simulate_lane(
                 whole_shares,
             )
             unsized = not np.array_equal(target, sized_for)
+            if use_exits:
+                lanes.arm(stops, before, shares, execute, exit_atr, exit_fraction, col, t)
+        if use_exits and fill_next:
+            lanes.exit_orders(acc, shares, trade_cash, stops, bars, tradable, col, t,
+                              exit_fraction[2], costs, exited)  # fmt: skip
         worth = acc[lanes.CASH]
         for s in range(width):
             worth += shares[s] * mark[col + s, t]
@@ -84,7 +101,9 @@ def simulate_lane(
         if record:
             path[t, 0], path[t, 1] = worth, acc[lanes.CASH]
             path[t, 2] = lanes.gross_exposure(shares, mark, col, t)
-            path[t, 3:] = shares
+            path[t, 3 : 3 + width] = shares
+            path[t, 3 + width : 3 + 2 * width] = exited[0]
+            path[t, 3 + 2 * width :] = exited[1]
         if fill_next and decide_row(ind, lane, bars, starts, t, col, held, raw):
             lanes.apply_limits(raw, target, limits, sector_map)
             unsized = True
@@ -106,6 +125,9 @@ def run_sweep(
     costs,
     limits,
     sector_map,
+    exit_atr,
+    exit_fraction,
+    use_exits,
     bench,
     rf,
     tail,
@@ -134,6 +156,9 @@ def run_sweep(
             costs,
             limits,
             sector_map,
+            exit_atr,
+            exit_fraction,
+            use_exits,
             equity,
             accounts[lane],
             no_path,
@@ -161,10 +186,13 @@ def run_record(
     costs,
     limits,
     sector_map,
+    exit_atr,
+    exit_fraction,
+    use_exits,
     accounts,
     paths,
 ):
-    """Every lane's account totals and whole path ``paths`` (L, T, 3 + width)."""
+    """Every lane's account totals and whole path ``paths`` (L, T, 3 + 3 width)."""
     for lane in prange(paths.shape[0]):
         equity = np.empty(paths.shape[1])
         simulate_lane(
@@ -181,6 +209,9 @@ def run_record(
             costs,
             limits,
             sector_map,
+            exit_atr,
+            exit_fraction,
+            use_exits,
             equity,
             accounts[lane],
             paths[lane],

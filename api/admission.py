@@ -5,8 +5,9 @@ parameter sets for an optimization, paths x days x assets x runs for a stress te
 over its kind's limit is a 422 that states the size asked and the limit. An owner with
 ``NAUTILUS_QUOTA_QUEUED_JOBS`` jobs waiting is refused with 429 until some start or end (the
 count is checked inside the insert itself: ``store.jobs.insert_job``). An owner whose jobs
-already hold ``NAUTILUS_QUOTA_STORED_BYTES`` (requests, results, trials: ``store.usage``) is
-refused with 422 stating the size and the limit.
+already hold ``NAUTILUS_QUOTA_STORED_BYTES`` (requests, results, trials, signal sets:
+``store.usage``) is refused with 422 stating the size and the limit, for jobs and for signal
+uploads alike.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def check_stored(ctx: ServiceContext, owner: str) -> None:
     if used < limit:
         return
     message = (
-        f"{owner} stores {used:,} bytes of requests and results, the most allowed "
+        f"{owner} stores {used:,} bytes of requests, results and signal sets, the most allowed "
         f"(NAUTILUS_QUOTA_STORED_BYTES={limit:,}); an operator can raise the limit"
     )
     fail(

@@ -28,6 +28,7 @@ from api import (
     tracing,
 )
 from api.context import EXTENSION, ServiceContext
+from engine.strategies.registry import packages as load_strategy_packages
 from workers.celery_config import create_celery
 from workers.kinds import KINDS
 from workers.settings import VERSION, Settings, get_settings
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(module.bp)
     for kind in KINDS.values():
         api.spec.components.schema(kind.schema_name, component=kind.openapi_schema())
+    load_strategy_packages()  # at start, as workers do: a broken package is logged now
     errors.register(app)
     metrics.install(app, ctx)
     return app

@@ -15,7 +15,8 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.auth import require_admin
+from api.admission import check_stored
+from api.auth import caller, owner_scope, require_admin
 from api.context import service
 from api.errors import ErrorSchema, fail
 from engine.data.calendars import BAR_MINUTES
@@ -27,6 +28,9 @@ from store.bar_import import parse_csv, parse_records, read_json_body
 from store.bar_reads import list_series, snapshot
 from store.data_import import ON_ERROR, import_parsed
 from store.data_validation import validate_stored
+from store.db import transaction
+from store.signal_sets import get_signal_set
+from store.signal_uploads import store_signals
 
 blp = Blueprint("data", __name__, description="Market data: import, inventory, validation")
 ERRORS = {"schema": ErrorSchema}
@@ -133,6 +137,43 @@ def import_bars(args: dict[str, Any]) -> dict[str, Any]:
         exchange=args.get("exchange"),
         on_error=args["on_error"],
     )
+
+
+class SignalArgsSchema(Schema):
+    name = fields.String(load_default="signals", validate=validate.Length(1, 200))
+    frequency = FREQUENCY
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "parquet")))
+
+
+@blp.route("/data/signals", methods=["POST"])
+@blp.arguments(SignalArgsSchema, location="query")
+@blp.doc(requestBody={"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}})
+@blp.response(201)
+@blp.alt_response(422, **ERRORS)
+def upload_signals(args: dict[str, Any]) -> dict[str, Any]:
+    """Store a signal set (target weights, long ``date,symbol,weight`` or wide ``date,SYM1,...``)
+    owned by the caller, checked row by row and against the calendar and the stored bars; a
+    backtest trades it with ``strategy_id: "target_weights"`` and ``signal_set_id``. Refused
+    (422) while the caller's stored bytes are at ``NAUTILUS_QUOTA_STORED_BYTES``."""
+    check_stored(service(), caller().owner)
+    parquet = args["format"] == "parquet" or "parquet" in (request.content_type or "")
+    name = "body.parquet" if parquet else "body.csv"
+    with transaction(service().sessions) as session:
+        stored = store_signals(session, caller().owner, args["name"], request.get_data(), name,
+                               args["frequency"])  # fmt: skip
+    return stored
+
+
+@blp.route("/data/signals/<signal_set_id>", methods=["GET"])
+@blp.response(200)
+@blp.alt_response(404, **ERRORS)
+def get_signals(signal_set_id: str) -> dict[str, Any]:
+    """A signal set's symbols, dates and size (its owner's, or any for an admin)."""
+    with snapshot(service().sessions) as session:
+        row = get_signal_set(session, signal_set_id, owner_scope())
+        if row is None:
+            fail(404, f"no signal set {signal_set_id!r}")
+        return row.describe()
 
 
 @blp.route("/data/providers", methods=["GET"])

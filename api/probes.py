@@ -13,9 +13,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import ServiceContext
 from store import jobs
+from workers import broker
 from workers.heartbeats import consuming, live_workers
 from workers.kinds import BACKTEST
-from workers.queues import ALL_QUEUES, POOLS
+from workers.queues import POOLS
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def probe_database(ctx: ServiceContext) -> Probe:
 
 
 def probe_broker(ctx: ServiceContext) -> Probe:
-    return timed(ctx.redis.ping)
+    return timed(lambda: broker.ping(ctx.celery, ctx.redis))
 
 
 def probe_result_store(ctx: ServiceContext) -> Probe:
@@ -70,14 +71,8 @@ def workers_by_pool(
 
 
 def queue_depths(ctx: ServiceContext) -> dict[str, int | None]:
-    """Messages waiting per queue (``LLEN``; Flower omits queues nobody consumes)."""
-    try:
-        pipe = ctx.redis.pipeline(transaction=False)
-        for name in ALL_QUEUES:
-            pipe.llen(name)
-        return dict(zip(ALL_QUEUES, pipe.execute(), strict=True))
-    except redis.RedisError:
-        return dict.fromkeys(ALL_QUEUES)
+    """Messages waiting per queue, from the broker (Flower omits queues nobody consumes)."""
+    return broker.queue_depths(ctx.celery, ctx.redis)
 
 
 def job_stats(ctx: ServiceContext) -> jobs.JobStats | None:

@@ -57,6 +57,13 @@ class DatabaseResolver:
             spec = None
         return StoredBacktest(spec, status, count)
 
+    def signal_set_symbols(self, signal_set_id: str) -> tuple[str, ...] | None:
+        from store.signal_sets import get_signal_set
+
+        with self._ctx.reads() as session:
+            row = get_signal_set(session, signal_set_id, self._owner)
+            return None if row is None else tuple(row.symbols)
+
     def check_data(self, window: Any) -> Any:
         from engine.data.validation import not_ready
         from engine.requests import DataCheck

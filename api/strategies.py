@@ -1,7 +1,10 @@
 """``/strategies``: every strategy a backtest may name, with its parameter schema.
 
 Read from the engine's registry (``engine.strategies``): the id, the version, the aliases that
-resolve to it, each parameter's type, default, range and meaning, and the rules between them.
+resolve to it, each parameter's type, default, range and meaning, and the rules between them;
+the package (and its version) of strategies installed from packages, every installed package
+(with its error if it did not load), and the vocabulary of rules documents
+(``strategy_id: "rules"``).
 """
 
 from __future__ import annotations
@@ -32,19 +35,54 @@ class StrategySchema(Schema):
     aliases = fields.List(fields.String(), metadata={"example": ["momentum_factor_v2.1"]})
     parameters = fields.Dict(keys=fields.String(), values=fields.Nested(ParameterSchema))
     constraints = fields.List(fields.String(), metadata={"description": "rules between params"})
+    package = fields.String(allow_none=True, metadata={"description": "its strategy package"})
+    package_version = fields.String(allow_none=True)
+
+
+class PackageSchema(Schema):
+    name = fields.String(metadata={"example": "nautilus-example-strategies"})
+    version = fields.String(metadata={"example": "0.1.0"})
+    entry_point = fields.String()
+    strategies = fields.List(fields.String())
+    error = fields.String(allow_none=True, metadata={"description": "why it did not load"})
+
+
+class IndicatorSchema(Schema):
+    name = fields.String(metadata={"example": "sma"})
+    arguments = fields.List(fields.String(), metadata={"example": ["window"]})
+    description = fields.String()
+
+
+class RulesLibrarySchema(Schema):
+    indicators = fields.List(fields.Nested(IndicatorSchema))
+    prices = fields.List(fields.String())
+    operators = fields.Dict(keys=fields.String(), values=fields.String())
+    max_window = fields.Integer()
 
 
 class StrategyListSchema(Schema):
     strategies = fields.List(fields.Nested(StrategySchema))
+    rules = fields.Nested(
+        RulesLibrarySchema,
+        metadata={"description": 'what a rules document (strategy_id "rules") may use'},
+    )
+    packages = fields.List(fields.Nested(PackageSchema))
 
 
 @blp.route("/strategies", methods=["GET"])
 @blp.response(200, StrategyListSchema)
 def list_strategies() -> dict[str, Any]:
-    """Every registered strategy with its parameter schema, version and aliases."""
+    """Every registered strategy with its parameter schema, version and aliases; the rules
+    documents' indicator library; the installed strategy packages."""
     from engine.strategies import get_strategy, strategy_ids
+    from engine.strategies.registry import packages
+    from engine.strategies.rules import describe_library
 
-    return {"strategies": [get_strategy(sid).describe() for sid in strategy_ids()]}
+    return {
+        "strategies": [get_strategy(sid).describe() for sid in strategy_ids()],
+        "rules": describe_library(),
+        "packages": [package.describe() for package in packages()],
+    }
 
 
 @blp.route("/strategies/<string:strategy_id>", methods=["GET"])

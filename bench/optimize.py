@@ -38,6 +38,7 @@ SWEEP_SPEC = {
     "start_date": "2010-01-04",
     "end_date": "2019-12-31",
     "symbols": [f"S{i:02d}" for i in range(10)],
+    "data_sources": ["synthetic"],
     "strategy_id": "sma_crossover",
     "strategy_parameters": {"fast_period": 10, "slow_period": 150},
     "commission_rate": 0.001,
@@ -56,6 +57,7 @@ SEED = {
         "start_date": "2024-01-01T00:00:00Z",
         "end_date": "2024-03-31T23:59:59Z",
         "symbols": ["SPY", "QQQ", "IWM", "TSLA", "AAPL"],
+        "data_sources": ["synthetic"],
         "strategy_id": "momentum_factor_v2.1",
         "strategy_parameters": {
             "lookback_period": 20,
@@ -159,7 +161,11 @@ class Deployment:
         argv = worker_argv(self.settings, "cpu", concurrency=self.concurrency, loglevel="WARNING")
         log = self.settings.var_dir / f"worker-{self.concurrency}.log"
         self.worker = Child("bench-worker", argv, worker_environ(self.settings, "cpu"), log)
+        from cli.keys import create_key
+
         self.client = create_app(self.settings).test_client()
+        key = create_key(self.settings, "bench", "admin")[1]
+        self.client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
         self._wait_worker()
         return self
 
@@ -167,7 +173,7 @@ class Deployment:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             health = self.client.get("/health").get_json() or {}
-            if (health.get("workers") or {}).get("cpu"):
+            if (health.get("workers_alive") or {}).get("cpu"):  # anonymous: counts only
                 return
             time.sleep(0.2)
         raise RuntimeError(f"no worker heart-beat; see {self.settings.var_dir}")

@@ -22,6 +22,20 @@ def register(subparsers) -> None:
         "decide: stored bars (the default, from DATABASE_URL or the embedded SQLite file) or "
         '["synthetic"]',
     )
+    cmd.add_argument(
+        "--signals",
+        type=Path,
+        metavar="FILE",
+        help="target weights (CSV or Parquet, long date,symbol,weight or wide) for a spec with "
+        'strategy_id "target_weights"; without it the spec\'s signal_set_id is read from the store',
+    )
+    cmd.add_argument(
+        "--rules",
+        type=Path,
+        metavar="FILE",
+        help="a rules document (JSON) to run instead of the spec's strategy, with its defaults "
+        "(docs/strategies.md)",
+    )
     cmd.add_argument("--output", choices=("json", "summary"), default="summary")
     cmd.add_argument("--report", type=Path, metavar="FILE", help="also write the HTML report here")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -61,6 +75,33 @@ def load_market(spec, bar_files: dict[str, str]):
     return cached_market(sessions(), None, symbols, spec.frequency, spec.start_date, spec.end_date)
 
 
+def load_signals(spec, path: Path | None):
+    """The weights of a ``target_weights`` spec: from ``path``, else the stored signal set."""
+    from engine.errors import DataError
+    from engine.signals import TARGET_WEIGHTS
+
+    if spec.strategy_id != TARGET_WEIGHTS:
+        return None
+    if path is not None:
+        from store.data_import import ImportRejected
+        from store.signal_import import parse_signals
+
+        parsed = parse_signals(path.read_bytes(), path.name, spec.frequency)
+        if parsed.rejected:
+            raise ImportRejected(parsed.report(), skip_hint=False)
+        return parsed.weights
+    if not spec.signal_set_id:
+        raise DataError("target_weights needs --signals FILE or a signal_set_id in the spec")
+    from cli.data import sessions
+    from store.signal_sets import get_signal_set, signal_weights
+
+    with sessions()() as session:
+        row = get_signal_set(session, spec.signal_set_id, None)
+        if row is None:
+            raise DataError(f"no signal set {spec.signal_set_id!r} in the store")
+        return signal_weights(row)
+
+
 def run(args: argparse.Namespace) -> int:
     from cli.progress import progress_bar
     from engine.backtest import run_backtest
@@ -70,10 +111,17 @@ def run(args: argparse.Namespace) -> int:
 
     configure(get_settings(), processes=1)
     try:
-        spec = parse_spec(json.loads(args.spec.read_text()))
+        payload = json.loads(args.spec.read_text())
+        if args.rules is not None:  # the document's defaults, unless the spec is a rules spec
+            params = payload.get("strategy_parameters") if payload.get("strategy") else {}
+            rules = json.loads(args.rules.read_text())
+            payload |= {"strategy_id": "rules", "strategy": rules, "strategy_parameters": params}
+        spec = parse_spec(payload)
         with progress_bar("backtest", enabled=not args.no_progress) as update:
             update(0.0, "loading data")
-            result = run_backtest(spec, load_market(spec, _bar_files(args.bars)), progress=update)
+            market = load_market(spec, _bar_files(args.bars))
+            signals = load_signals(spec, args.signals)
+            result = run_backtest(spec, market, progress=update, signals=signals)
     except (NautilusError, OSError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

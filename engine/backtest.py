@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -12,16 +13,19 @@ import pandas as pd
 from accel.device import compute_dtype, device_label, signal_dtype
 from engine.canonical import input_digest
 from engine.errors import DataError
+from engine.exits import exit_inputs
 from engine.market import Market
 from engine.metrics import performance_metrics
 from engine.report import results_document
+from engine.signals import TARGET_WEIGHTS, weights_on_bars
 from engine.simulation import bars_for, execution_prices, simulate_lanes
 from engine.spec import BacktestSpec
-from engine.strategies import get_strategy
 from engine.sweep import rules_for
 from engine.trades import Fill, RoundTrip, fills_from_positions, round_trips
 
-Progress = Callable[[float, str], None]
+Progress = Callable[..., None]
+"""``progress(fraction, message, at=None)``: ``at`` is the simulated time reached (a UTC
+datetime), the status's ``current_date``; the callback may raise to cancel."""
 
 
 @dataclass(frozen=True)
@@ -105,27 +109,42 @@ def _window(spec: BacktestSpec, market: Market) -> tuple[Market, np.ndarray | No
     return window.select(spec.symbols), benchmark
 
 
+def _last_bar(market: Market) -> datetime:
+    """The simulation's last bar, as the UTC datetime the progress callback reports."""
+    return pd.Timestamp(market.timestamps[-1], tz="UTC").to_pydatetime()
+
+
 def run_backtest(
     spec: BacktestSpec,
     market: Market,
     *,
     progress: Progress | None = None,
     backend: str | None = None,
+    signals: pd.DataFrame | None = None,
 ) -> BacktestResult:
-    """Simulate ``spec`` on ``market``; ``progress(fraction, message)`` may raise to cancel.
+    """Simulate ``spec`` on ``market``, telling ``progress`` each stage (see ``Progress``).
 
-    ``backend`` (``numba`` or ``jax``) defaults to ``accel.device.simulation_backend()``."""
-    report = progress or (lambda fraction, message: None)
+    ``backend`` (``numba`` or ``jax``) defaults to ``accel.device.simulation_backend()``.
+    ``signals``: the signal set of a ``target_weights`` spec (``engine.signals``)."""
+    report = progress or (lambda fraction, message, at=None: None)
     started = time.perf_counter()
     traded, benchmark = _window(spec, market)
     report(0.1, "data ready")
-    strategy = get_strategy(spec.strategy_id)
     bars = bars_for(traded, signal_dtype())
+    strategy, params, weights = None, {"_sets": np.zeros(1)}, None
+    if spec.strategy_id == TARGET_WEIGHTS:
+        if signals is None:
+            raise DataError("target_weights needs its signal set (signal_set_id)")
+        weights = weights_on_bars(signals, traded.timestamps, traded.symbols)
+    else:
+        strategy = spec.strategy_definition()
+        params = strategy.encode([spec.strategy_parameters])
     rules = rules_for(spec, traded.symbols)
+    exits = exit_inputs(spec.exits, bars, spec.fill) if spec.exits else None
     report(0.2, "simulating")
     _, path = simulate_lanes(
         bars,
-        strategy.encode([spec.strategy_parameters]),
+        params,
         rules.costs,
         rules.initial_cash,
         rules.limits,
@@ -134,11 +153,19 @@ def run_backtest(
         whole_shares=rules.whole_shares,
         dtype=compute_dtype(),
         backend=backend,
+        exits=exits,
+        weights=weights,
     )
-    report(0.8, "scoring")
+    report(0.8, "scoring", at=_last_bar(traded))
     shares = np.asarray(path.shares[:, 0], dtype=np.float64)
     execute = np.asarray(execution_prices(bars, spec.fill).execute, dtype=np.float64)
-    fills = fills_from_positions(shares, execute, traded.symbols, *rules.costs)
+    exited = None
+    if exits is not None:
+        exited = (np.asarray(path.exit_shares[:, 0], np.float64),
+                  np.asarray(path.exit_price[:, 0], np.float64))  # fmt: skip
+    fills = fills_from_positions(
+        shares, execute, traded.symbols, *rules.costs, exited, spec.fill == "next_open"
+    )
     closed, still_open = round_trips(fills)
     equity = np.asarray(path.equity[:, 0], dtype=np.float64)
     metrics = performance_metrics(
@@ -162,5 +189,5 @@ def run_backtest(
         device=device_label(),
         processing_time_ms=(time.perf_counter() - started) * 1e3,
     )
-    report(1.0, "results ready")
+    report(1.0, "results ready", at=_last_bar(traded))
     return result

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine import exits
 from engine.spec_fields import FieldChecker
 
 SYMBOL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_^=]{0,31}$")
@@ -95,8 +96,10 @@ READERS: dict[str, Callable[[FieldChecker, Field], Any]] = {
     "symbols": lambda c, f: c.symbols(f.name, SYMBOL_PATTERN, int(f.high or 0)),
     "symbol": lambda c, f: c.optional_symbol(f.name, SYMBOL_PATTERN),
     "mapping": lambda c, f: c.mapping(f.name),
+    "document": lambda c, f: c.document(f.name),
     "limits": lambda c, f: c.limits(f.name, f.choices),
     "sectors": lambda c, f: c.sectors(f.name),
+    "exits": lambda c, f: exits.read_exits(c, f.name),
 }
 
 _SYMBOL = {"type": "string", "pattern": SYMBOL_PATTERN.pattern}
@@ -127,6 +130,7 @@ SCHEMAS: dict[str, Callable[[Field], dict[str, Any]]] = {
     },
     "symbol": lambda f: {**_SYMBOL, "nullable": True},
     "mapping": lambda f: {"type": "object"},
+    "document": lambda f: {"type": "object", "nullable": True},
     "limits": lambda f: {
         "type": "object",
         "properties": {
@@ -139,4 +143,5 @@ SCHEMAS: dict[str, Callable[[Field], dict[str, Any]]] = {
         "type": "object",
         "additionalProperties": {"type": "string", "minLength": 1},
     },
+    "exits": lambda f: exits.json_schema(),
 }

@@ -20,9 +20,10 @@ import numpy as np
 from accel import jit
 from accel.kernel import Account, Costs, Path
 from accel.lanes import STAT_FIELDS
-from accel.lanes_codegen import LegCode, kernels, legs_rule, top_k_rule
+from accel.lanes_codegen import LegCode, kernels, legs_rule, top_k_rule, weights_rule
 from engine.fused_scores import block_ids, scores_from_stats
 from engine.portfolio import Limits
+from engine.signals import TARGET_WEIGHTS
 from engine.simulation import execution_prices
 from engine.strategies import Bars, Strategy
 from engine.strategies.jax_signals import indicator_values
@@ -58,8 +59,14 @@ def compiled(plan: Plan, name: str) -> Compiled:
         n_state = 1
     else:
         legs = [LegCode(leg.side, leg.enter, leg.leave, params.get(leg.gate)) for leg in rule]
-        source, n_state = legs_rule(legs, indicators, params)
+        source, n_state = legs_rule(legs, indicators, params, plan.fraction)
     return Compiled(kernels(name, source, n_state), tuple(indicators), tuple(params))
+
+
+@functools.cache
+def weights_code() -> Compiled:
+    """The kernels that trade given target weights (``engine.signals``), read as row 0."""
+    return Compiled(kernels(TARGET_WEIGHTS, weights_rule(), 1), ("weights",), ())
 
 
 _indicator = jax.jit(indicator_values, static_argnums=0)
@@ -89,9 +96,16 @@ def _symbol_major(x: np.ndarray) -> np.ndarray:
 class _Inputs:
     """The numpy arrays every kernel call reads, built once per call."""
 
-    def __init__(self, strategy: Strategy, bars: Bars, params, fill: str, costs, limits):
-        self.code = compiled(strategy.plan, strategy.id)
-        ind, self.rows = indicator_rows(strategy.plan, bars, params)
+    def __init__(self, strategy: Strategy | None, bars: Bars, params, fill: str, costs, limits,
+                 exits=None, weights=None):  # fmt: skip
+        """``strategy`` and its encoded ``params``, or (``strategy`` None) given ``weights``
+        ``(T, S)`` for one lane."""
+        if strategy is None:
+            self.code = weights_code()
+            ind, self.rows = np.asarray(weights, np.float64)[None], np.zeros((1, 1), np.int64)
+        else:
+            self.code = compiled(strategy.plan, strategy.id)
+            ind, self.rows = indicator_rows(strategy.plan, bars, params)
         self.ind = _symbol_major(ind)
         self.prm = np.stack(
             [np.asarray(params[n], np.float64) for n in self.code.params]
@@ -112,6 +126,7 @@ class _Inputs:
             float(limits.max_leverage),
             float(limits.max_sector),
         )
+        self.exits = exit_arrays(exits)
 
     def sector_map(self, limits: Limits, width: int) -> np.ndarray:
         if limits.sector_map is None:
@@ -119,8 +134,16 @@ class _Inputs:
         return np.ascontiguousarray(limits.sector_map, np.float64)
 
 
+def exit_arrays(exits) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The kernels' exit arguments: ATR distances ``(3, S, T)``, fractions, whether on."""
+    if exits is None:
+        return np.zeros((3, 0, 0)), np.full(3, np.inf), False
+    atr = np.ascontiguousarray(np.transpose(np.asarray(exits.atr, np.float64), (1, 2, 0)))
+    return atr, np.asarray(exits.fraction, np.float64), True
+
+
 def simulate(
-    strategy: Strategy,
+    strategy: Strategy | None,
     bars: Bars,
     params: Mapping[str, np.ndarray],
     costs: Costs,
@@ -129,16 +152,20 @@ def simulate(
     *,
     fill: str,
     whole_shares: bool,
+    exits=None,
+    weights=None,
 ) -> tuple[Account, Path]:
     """One account per parameter set through every bar, with the whole path recorded.
 
     The accounts' ``sized_for`` and ``trade_cash`` are not kept by the fused loop (NaN).
+    ``exits``: ``engine.exits.ExitInputs`` or None. ``strategy`` None: one account trading
+    the given ``weights`` ``(T, S)`` (``params`` is then ``{"_sets": np.zeros(1)}``).
     """
-    x = _Inputs(strategy, bars, params, fill, costs, limits)
+    x = _Inputs(strategy, bars, params, fill, costs, limits, exits, weights)
     n_sets, (steps, width) = len(params["_sets"]), bars.close.shape
     accounts = np.zeros((n_sets, ACCOUNT_FIELDS))
     accounts[:, 0] = initial_cash
-    paths = np.zeros((n_sets, steps, 3 + width))
+    paths = np.zeros((n_sets, steps, 3 + 3 * width))
     jit.use_threads()
     x.code.module.run_record(
         x.ind,
@@ -154,13 +181,19 @@ def simulate(
         x.costs,
         x.limits,
         x.sector_map(limits, width),
+        *x.exits,
         accounts,
         paths,
     )
     unknown = np.full((n_sets, width), np.nan)
-    account = Account(accounts[:, 0], paths[:, -1, 3:], unknown, unknown, *accounts[:, 1:6].T)
+    held, closed, price = (paths[:, :, 3 + k * width : 3 + (k + 1) * width] for k in range(3))
+    account = Account(accounts[:, 0], held[:, -1], unknown, unknown, *accounts[:, 1:6].T)
     path = Path(
-        paths[:, :, 0].T, paths[:, :, 1].T, paths[:, :, 2].T, np.swapaxes(paths[:, :, 3:], 0, 1)
+        paths[:, :, 0].T,
+        paths[:, :, 1].T,
+        paths[:, :, 2].T,
+        np.swapaxes(held, 0, 1),
+        *((np.swapaxes(closed, 0, 1), np.swapaxes(price, 0, 1)) if x.exits[2] else ()),
     )
     return account, path
 
@@ -201,8 +234,7 @@ def _symbols_per_group(plan: Plan, params: Mapping[str, np.ndarray], steps: int)
 
 
 def _columns(bars: Bars, start: int, stop: int) -> Bars:
-    fields = ("open", "high", "low", "close", "valid")
-    return bars._replace(**{f: getattr(bars, f)[:, start:stop] for f in fields})
+    return bars._replace(**{f: getattr(bars, f)[:, start:stop] for f in bars.series_fields()})
 
 
 def _sweep(strategy, bars, params, rules, benchmark, per_symbol, tail_risk, blocks) -> dict:
@@ -235,6 +267,7 @@ def _sweep(strategy, bars, params, rules, benchmark, per_symbol, tail_risk, bloc
         x.costs,
         x.limits,
         x.sector_map(rules.limits, width),
+        *x.exits,
         bench,
         rf,
         tail_risk or benchmark is not None,
@@ -266,10 +299,11 @@ def warm(strategy: Strategy) -> None:
     rows, lanes = np.zeros((1, n_ind), np.int64), np.zeros(1, np.int64)
     bars, prices = np.ones((5, 1, steps)), np.ones((3, 1, steps))
     starts, tradable = np.ones((3, steps), np.bool_), np.ones((1, steps), np.bool_)
-    shared = (prices, tradable, True, False, (0.0, 0.0, 0.0), (1.0, 1.0, np.inf), np.zeros((0, 1)))
+    shared = (prices, tradable, True, False, (0.0, 0.0, 0.0), (1.0, 1.0, np.inf), np.zeros((0, 1)),
+              *exit_arrays(None))  # fmt: skip
     accounts = np.ones((1, ACCOUNT_FIELDS))
     code.module.run_record(ind, rows, prm, bars, starts, lanes, *shared, accounts,
-                           np.zeros((1, steps, 4)))  # fmt: skip
+                           np.zeros((1, steps, 6)))  # fmt: skip
     stats, sums, bench = np.zeros((1, len(STAT_FIELDS))), np.zeros((1, 1, 7)), np.zeros(steps - 1)
     accounts = np.ones((1, ACCOUNT_FIELDS))
     code.module.run_sweep(ind, rows, prm, bars, starts, lanes, lanes, *shared, bench, 0.0, True,

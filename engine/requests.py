@@ -62,6 +62,10 @@ class Resolver(Protocol):
         """Whether the stored bars of ``window`` are present and usable."""
         ...
 
+    def signal_set_symbols(self, signal_set_id: str) -> tuple[str, ...] | None:
+        """The symbols of the caller's signal set ``signal_set_id``, or None when none."""
+        ...
+
 
 @dataclass(frozen=True)
 class JobLabels:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from accel.device import scan_unroll, simulation_backend
-from accel.kernel import Account, Costs, Path, Prices, simulate
+from accel.kernel import Account, Costs, ExitBars, Path, Prices, simulate
 from engine.market import Market
 from engine.portfolio import Limits, apply_limits
 from engine.strategies import Bars, Strategy
@@ -48,6 +48,7 @@ def bars_for(market: Market, dtype) -> Bars:
         close=as_dev(market.filled("close")),
         valid=jnp.asarray(market.valid),
         period_starts=jnp.asarray(period_starts(market.timestamps)),
+        volume=as_dev(market.filled("volume")),
     )
 
 
@@ -60,6 +61,14 @@ def execution_prices(bars: Bars, fill: str) -> Prices:
     prior_close = jnp.concatenate([close[:1], close[:-1]])
     value = jnp.where(bars.valid, opens, prior_close)
     return Prices(opens, value, close, bars.valid)
+
+
+def exit_bars(bars: Bars, exits, dtype) -> ExitBars | None:
+    """The scan's view of ``engine.exits.exit_inputs`` (None: no exit orders)."""
+    if exits is None:
+        return None
+    prices = [jnp.nan_to_num(x).astype(dtype) for x in (bars.open, bars.high, bars.low)]
+    return ExitBars(*prices, jnp.asarray(exits.atr, dtype), jnp.asarray(exits.fraction, dtype))
 
 
 def execution_targets(weights: jnp.ndarray, fill: str) -> jnp.ndarray:
@@ -78,18 +87,25 @@ def run_lanes(
     initial_cash: float,
     limits: Limits,
     *,
-    strategy: Strategy,
+    strategy: Strategy | None,
     fill: str,
     whole_shares: bool,
     record: bool,
     dtype=None,
+    exits=None,
+    weights=None,
 ):
     """Simulate one account per parameter set; returns the final accounts and their paths.
 
     Signals are computed in the bars' dtype, the accounts in ``dtype`` (default: the same).
+    ``exits``: ``engine.exits.ExitInputs`` or None. ``strategy`` None: the given ``weights``
+    ``(P, T, S)`` instead of a strategy's signals.
     """
     dtype = dtype or bars.close.dtype
-    weights = apply_limits(strategy.signal(bars, params), limits)
+    raw = (
+        strategy.signal(bars, params) if weights is None else jnp.asarray(weights, bars.close.dtype)
+    )
+    weights = apply_limits(raw, limits)
     targets = execution_targets(weights, fill).astype(dtype)
     prices = jax.tree.map(
         lambda x: x.astype(dtype) if x.dtype != bool else x, execution_prices(bars, fill)
@@ -102,6 +118,8 @@ def run_lanes(
         whole_shares=whole_shares,
         record=record,
         unroll=scan_unroll(),
+        exits=exit_bars(bars, exits, dtype),
+        fill_next=fill == "next_open",
     )
 
 
@@ -112,14 +130,18 @@ def simulate_lanes(
     initial_cash: float,
     limits: Limits,
     *,
-    strategy: Strategy,
+    strategy: Strategy | None,
     fill: str,
     whole_shares: bool,
     dtype=None,
     backend: str | None = None,
+    exits=None,
+    weights=None,
 ) -> tuple[Account, Path]:
     """Every parameter set's account with its whole path recorded, as numpy, on ``backend``
-    (default ``accel.device.simulation_backend()``: ``numba`` or ``jax``)."""
+    (default ``accel.device.simulation_backend()``: ``numba`` or ``jax``); ``exits``:
+    ``engine.exits.ExitInputs`` or None; ``strategy`` None: one account trading the given
+    ``weights`` ``(T, S)``."""
     if (backend or simulation_backend()) == "numba":
         from engine import fused
 
@@ -132,6 +154,8 @@ def simulate_lanes(
             limits,
             fill=fill,
             whole_shares=whole_shares,
+            exits=exits,
+            weights=weights,
         )
     account, path = run_lanes(
         bars,
@@ -144,5 +168,7 @@ def simulate_lanes(
         whole_shares=whole_shares,
         record=True,
         dtype=dtype,
+        exits=exits,
+        weights=None if weights is None else np.asarray(weights)[None],
     )
     return jax.tree.map(np.asarray, account), jax.tree.map(np.asarray, path)

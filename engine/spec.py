@@ -1,9 +1,9 @@
 """The run spec: one frozen, serialisable object that fully describes a backtest.
 
 Its fields are those of the seed's ``POST /backtests`` body plus ``fill``,
-``fractional_shares``, ``fee_per_order``, ``sectors`` and ``data_seed``. ``parse_spec`` is the
-only way in: it checks every field once and reports all problems together, each under its
-field name with how to fix it.
+``fractional_shares``, ``fee_per_order``, ``sectors``, ``exits`` and ``data_seed``.
+``parse_spec`` is the only way in: it checks every field once and reports all problems
+together, each under its field name with how to fix it.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from engine.errors import SpecError
 from engine.fields import Field, object_schema, read_fields
 from engine.metrics import PERIODS_PER_YEAR
 from engine.requests import JobLabels, Resolver, data_window, estimate_bars
+from engine.signals import TARGET_WEIGHTS
 from engine.spec_fields import FieldChecker, dataclass_defaults
-from engine.strategies import get_strategy
+from engine.strategies import Strategy, strategy_for
+from engine.strategies.rules import RulesStrategy, document_schema
 
 FREQUENCIES = ("1m", "5m", "15m", "30m", "1h", "1d")
 FILLS = ("next_open", "close")
@@ -40,6 +42,7 @@ class BacktestSpec(Canonical):
     symbols: tuple[str, ...]
     strategy_id: str
     strategy_parameters: Mapping[str, Any]
+    strategy: Mapping[str, Any] | None = None  # the rules document of strategy_id "rules"
     backtest_type: str = "strategy_validation"
     description: str = ""
     frequency: str = "1d"
@@ -58,6 +61,8 @@ class BacktestSpec(Canonical):
     fill: str = "next_open"
     fractional_shares: bool = True
     sectors: Mapping[str, str] = field(default_factory=dict)
+    exits: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    signal_set_id: str | None = None
     data_seed: int = 42
     use_neural_engine: bool = False
     use_vectorized_calculations: bool = True
@@ -66,6 +71,10 @@ class BacktestSpec(Canonical):
     @property
     def hardware_acceleration_requested(self) -> bool:
         return any(getattr(self, hint) for hint in ACCELERATION_HINTS)
+
+    def strategy_definition(self) -> Strategy:
+        """The strategy to run: the registered one, or the compiled rules document."""
+        return strategy_for(self.strategy_id, self.strategy)
 
     @property
     def periods_per_year(self) -> float:
@@ -96,6 +105,9 @@ class BacktestSpec(Canonical):
         payload["strategy_parameters"] = dict(self.strategy_parameters)
         payload["risk_limits"] = dict(self.risk_limits)
         payload["sectors"] = dict(self.sectors)
+        payload["exits"] = {kind: dict(rule) for kind, rule in self.exits.items()}
+        if self.strategy is None:  # absent, so specs without rules keep their content hashes
+            del payload["strategy"]
         return payload
 
 
@@ -113,6 +125,7 @@ def parse_spec(payload: Mapping[str, Any], resolver: Resolver | None = None) -> 
     _check_relations(check, values)
     if resolver is not None:
         check_stored_data(check, values, resolver)
+        check_signal_set(check, values, resolver)
     check.raise_if_errors()
     return BacktestSpec(**values)
 
@@ -133,6 +146,20 @@ def check_stored_data(check: FieldChecker, v: Mapping[str, Any], resolver: Resol
     check.data_problems(resolver.check_data(window))
 
 
+def check_signal_set(check: FieldChecker, v: Mapping[str, Any], resolver: Resolver) -> None:
+    """A ``target_weights`` job needs the caller's signal set, with weights for its symbols."""
+    if v["strategy_id"] != TARGET_WEIGHTS or not check.ok("signal_set_id", "symbols"):
+        return
+    if v["signal_set_id"] is None:
+        check.error("signal_set_id", "is required with target_weights: upload POST /data/signals")
+        return
+    symbols = resolver.signal_set_symbols(v["signal_set_id"])
+    if symbols is None:
+        check.error("signal_set_id", f"no signal set {v['signal_set_id']!r} of yours")
+    elif missing := sorted(set(v["symbols"]) - set(symbols)):
+        check.error("symbols", f"the signal set has no weights for {missing}")
+
+
 FIELDS = (
     Field("backtest_name", "text", "A name for people.", required=True, example="Momentum 2024"),
     Field("backtest_type", "text", "A label to group backtests by.", max_length=64),
@@ -148,6 +175,9 @@ FIELDS = (
           "ones; vendor names (yahoo_finance, alpha_vantage, ibkr) read the store too."),
     Field("strategy_id", "text", "A strategy of GET /strategies (id or alias).", required=True,
           max_length=100, example="sma_crossover"),
+    Field("strategy", "document", 'With strategy_id "rules": the rules document (entry and '
+          "exit conditions, parameters, sizing; see docs/strategies.md).",
+          schema=document_schema()),
     Field("strategy_parameters", "mapping", "Parameters of the strategy (GET /strategies).",
           required=True, example={"fast_period": 10, "slow_period": 20}),
     Field("initial_capital", "number", "Starting cash.", low=1.0, high=1e13),
@@ -165,6 +195,10 @@ FIELDS = (
     Field("fill", "choice", "Fill at the next bar's open or this bar's close.", choices=FILLS),
     Field("fractional_shares", "flag", "False: whole shares only."),
     Field("sectors", "sectors", "{symbol: sector}, for max_sector_exposure."),
+    Field("signal_set_id", "text", "With strategy_id target_weights: the id POST /data/signals "
+          "answered.", max_length=64),
+    Field("exits", "exits", "Exit orders on every position: stop_loss, take_profit and "
+          "trailing_stop, each a fraction of the price or {atr, window} (docs/engine.md)."),
     Field("data_seed", "integer", "Seed of synthetic data.", low=0, high=2**31 - 1),
     *(Field(hint, "flag", "A hint; results report the device actually used.")
       for hint in ACCELERATION_HINTS),
@@ -192,11 +226,22 @@ def _check_relations(check: FieldChecker, v: dict[str, Any]) -> None:
         check.error("sectors", f"names symbols not in symbols: {unknown_sectors}")
     if "max_sector_exposure" in v["risk_limits"] and not v["sectors"]:
         check.error("risk_limits.max_sector_exposure", "needs sectors: {symbol: sector}")
-    if not check.ok("strategy_id", "strategy_parameters"):
+    if not check.ok("strategy_id", "strategy_parameters", "signal_set_id"):
+        return
+    if v["strategy_id"] == TARGET_WEIGHTS:
+        if v["strategy_parameters"]:
+            check.error("strategy_parameters", "target_weights takes no parameters: send {}")
+        return
+    if v["signal_set_id"] is not None:
+        check.error("signal_set_id", "is only read with strategy_id target_weights")
+    if not check.ok("strategy"):
         return
     try:
-        strategy = get_strategy(v["strategy_id"])
+        strategy = strategy_for(v["strategy_id"], v["strategy"])
         v["strategy_id"] = strategy.id
         v["strategy_parameters"] = strategy.resolve(v["strategy_parameters"])
+        if isinstance(strategy, RulesStrategy) and check.ok("start_date", "end_date", "frequency"):
+            bars = estimate_bars(v["start_date"], v["end_date"], v["frequency"])
+            strategy.check_windows(v["strategy_parameters"], bars)
     except SpecError as exc:
         check.merge(exc)

@@ -203,6 +203,16 @@ class FieldChecker:
             return {}
         return dict(value)
 
+    def document(self, field: str) -> dict[str, Any] | None:
+        """An optional JSON object (absent or null: None), read further by its own parser."""
+        value = self._get(field)
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self.error(field, "must be a JSON object")
+            return None
+        return dict(value)
+
     def limits(self, field: str, names: Sequence[str]) -> dict[str, float]:
         value = self.mapping(field)
         out: dict[str, float] = {}

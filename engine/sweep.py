@@ -126,10 +126,10 @@ def _score_chunk(
     rules = SweepRules(*rules_dynamic, fill=fill, whole_shares=whole_shares)
     if not per_symbol:
         return _score(bars, params, benchmark, rules, strategy, dtype, extra, tail_risk)
-    columns = Bars(1, 1, 1, 1, 1, None)
+    fields = bars.series_fields()
+    columns = Bars(1, 1, 1, 1, 1, None, None if bars.volume is None else 1)
 
     def one_symbol(column_bars):
-        fields = ("open", "high", "low", "close", "valid")
         single = column_bars._replace(**{f: getattr(column_bars, f)[:, None] for f in fields})
         return _score(single, params, None, rules, strategy, dtype, extra, tail_risk)
 

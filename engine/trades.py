@@ -79,6 +79,16 @@ def _iso(ts) -> str:
     return pd.Timestamp(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _legs(old: float, new: float) -> list[float]:
+    """The signed quantities that move a position from ``old`` to ``new`` shares: two on a
+    change of side (the close, then the new position), else one (none if equal)."""
+    if old == new:
+        return []
+    if old != 0 and new != 0 and np.sign(new) != np.sign(old):
+        return [-old, new]
+    return [new - old]
+
+
 def fills_from_positions(
     shares: np.ndarray,
     execute: np.ndarray,
@@ -86,18 +96,37 @@ def fills_from_positions(
     commission: float,
     slippage: float,
     fee: float,
+    exits: tuple[np.ndarray, np.ndarray] | None = None,
+    fill_next: bool = True,
 ) -> list[Fill]:
-    """Every fill implied by ``shares`` ``(T, S)`` executed at ``execute`` prices ``(T, S)``."""
+    """Every fill implied by ``shares`` ``(T, S)`` executed at ``execute`` prices ``(T, S)``.
+
+    ``exits`` (shares each exit order closed and its price, ``(T, S)``) adds the exit fills:
+    after the bar's fills at the open (``fill_next``), before its fills at the close.
+    """
     before = np.vstack([np.zeros_like(shares[:1]), shares[:-1]])
+    closed = np.zeros_like(shares) if exits is None else np.asarray(exits[0])
     fills: list[Fill] = []
-    for bar, col in zip(*np.nonzero(shares != before), strict=True):
-        old, new = before[bar, col], shares[bar, col]
-        flips = old != 0 and np.sign(new) != np.sign(old) and new != 0
-        legs = [-old, new] if flips else [new - old]
-        for qty in legs:
-            price = cost_model.fill_price(execute[bar, col], np.sign(qty), slippage)
-            paid = cost_model.commission_paid(qty, price, commission)
-            fills.append(Fill(int(bar), symbols[col], float(qty), float(price), float(paid), fee))
+
+    def add(bar: int, col: int, quantities: list[float], price: float) -> None:
+        for qty in quantities:
+            paid = cost_model.fill_price(price, np.sign(qty), slippage)
+            commission_paid = cost_model.commission_paid(qty, paid, commission)
+            fills.append(Fill(bar, symbols[col], float(qty), float(paid), commission_paid, fee))
+
+    for bar, col in zip(*np.nonzero((shares != before) | (closed != 0)), strict=True):
+        bar, col = int(bar), int(col)
+        old, new, out = before[bar, col], shares[bar, col], closed[bar, col]
+        if out == 0:
+            add(bar, col, _legs(old, new), execute[bar, col])
+            continue
+        exit_price = float(exits[1][bar, col])  # type: ignore[index]
+        if fill_next:
+            add(bar, col, _legs(old, out), execute[bar, col])
+            add(bar, col, [-out], exit_price)
+        else:
+            add(bar, col, [-out], exit_price)
+            add(bar, col, _legs(0.0, new), execute[bar, col])
     return fills
 
 

@@ -24,13 +24,13 @@ SOURCE_MAX = 32
 class ImportRejected(DataError):
     """Rows were rejected and the import asked for all or nothing: nothing was written."""
 
-    def __init__(self, report: dict[str, Any]) -> None:
+    def __init__(self, report: dict[str, Any], skip_hint: bool = True) -> None:
         rejections = report["rejections"]
         reasons = ", ".join(f"{n} {reason}" for reason, n in rejections["reasons"].items())
+        hint = ", or import with on_error=skip to load the other rows" if skip_hint else ""
         super().__init__(
             f"{rejections['rejected']} of {report['rows']} rows rejected ({reasons}); nothing "
-            "was written. Fix the rows listed in rejections.examples, or import with "
-            "on_error=skip to load the other rows"
+            f"was written. Fix the rows listed in rejections.examples{hint}"
         )
         self.report = report
         self.errors = {

@@ -1,8 +1,10 @@
-"""What an owner stores: the bytes of their jobs' requests, results and optimization trials.
+"""What an owner stores: the bytes of their jobs' requests, results and optimization trials,
+and of their uploaded signal sets.
 
 Measured by the database itself, as stored: ``pg_column_size`` on PostgreSQL (after TOAST
 compression, read from the value's header without fetching it), the JSON text's length in
-bytes on SQLite. Market data is shared and imported by admins, so it counts for no owner.
+bytes on SQLite. Market data (stored bars) is shared and imported by admins, so it counts for
+no owner.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store.models import Job, Result
+from store.signal_sets import SignalSet
 from store.trials import OptimizationTrial
 
 
@@ -26,8 +29,8 @@ def _size(session: Session, *columns: Any) -> Any:
 
 
 def stored_bytes(session: Session, owner: str) -> int:
-    """Bytes the owner's jobs hold: requests, result documents (with their sections) and
-    optimization trials."""
+    """Bytes the owner holds: their jobs' requests, result documents (with their sections) and
+    optimization trials, and their signal sets."""
     mine = sa.select(Job.id).where(Job.owner == owner).scalar_subquery()
     parts = [
         sa.select(sa.func.sum(_size(session, Job.spec, Job.summary))).where(Job.owner == owner),
@@ -42,5 +45,8 @@ def stored_bytes(session: Session, owner: str) -> int:
                 )
             )
         ).where(OptimizationTrial.job_id.in_(mine)),
+        sa.select(sa.func.sum(_size(session, SignalSet.symbols, SignalSet.weights))).where(
+            SignalSet.owner == owner
+        ),
     ]  # fmt: skip
     return sum(int(session.scalar(part) or 0) for part in parts)

@@ -11,7 +11,7 @@ from typing import Any
 from store.result_sections import SECTIONS, section_patches
 from tasks.devices import note_devices
 from tasks.job_task import JobRun, job_task
-from tasks.market import load_market
+from tasks.market import load_market, load_signals
 from tasks.outcomes import Completion, complete
 from workers.kinds import BACKTEST
 
@@ -25,7 +25,8 @@ def run_backtest(run: JobRun) -> str:
     spec = parse_spec(run.spec)
     run.progress(0.0, "loading market data")
     market = load_market(spec)
-    result = engine_run_backtest(spec, market, progress=run.progress)
+    signals = load_signals(spec.signal_set_id) if spec.signal_set_id else None
+    result = engine_run_backtest(spec, market, progress=run.progress, signals=signals)
     done = completion(result)
     note_devices(run.ctx, run.lease.worker)
     return complete(run.ctx, BACKTEST, run.lease, done)

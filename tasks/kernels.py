@@ -28,8 +28,12 @@ def configure(settings: Settings, processes: int) -> None:
 
 
 def prepare(settings: Settings, processes: int) -> threading.Thread | None:
-    """``configure`` the kernels and start the warm-up (unless the settings turn it off)."""
+    """``configure`` the kernels, load the installed strategy packages and start the warm-up
+    (unless the settings turn it off)."""
+    from engine.strategies.registry import packages
+
     configure(settings, processes)
+    packages()
     if not settings.kernel_warmup:
         return None
     thread = threading.Thread(target=_warm_up, name="kernel-warmup", daemon=True)

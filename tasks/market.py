@@ -52,3 +52,16 @@ def bar_cache(max_mb: int) -> BarCache | None:
     if _cache is None or _cache.max_bytes != max_mb * 2**20:
         _cache = BarCache(max_mb * 2**20)
     return _cache
+
+
+def load_signals(signal_set_id: str) -> Any:
+    """A ``target_weights`` job's signal set (its owner was checked when it was submitted)."""
+    from engine.errors import DataError
+    from store.signal_sets import get_signal_set, signal_weights
+    from tasks.context import context
+
+    with context().sessions() as session:
+        row = get_signal_set(session, signal_set_id, None)
+        if row is None:
+            raise DataError(f"signal set {signal_set_id!r} no longer exists")
+        return signal_weights(row)

@@ -60,6 +60,7 @@ def compute(ctx: TaskContext, payload: dict[str, Any], reporter: Any) -> tuple[d
         book, history = inline_inputs(request, market)
         base = ""
     else:
+        assert request.backtest_id, "a stress test reads an inline portfolio or a backtest"
         spec, document, base = load_backtest(ctx, request.backtest_id)
         market = load_history(backtest_window(spec, request.market_proxy))
         book, history = backtest_inputs(document, market, request.market_proxy)

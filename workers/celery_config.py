@@ -2,7 +2,8 @@
 
 Delivery policy (see CELERY_NOTES.md): JSON only; acks late so a lost worker's task is
 redelivered; prefetch 1; a pool child that dies is retried (bounded), never requeued forever;
-the visibility timeout sits above the hard time limit so a running task is never handed out twice.
+the broker's redelivery timeout sits above the hard time limit so a running task is never handed
+out twice. What depends on the broker (Redis or RabbitMQ) is in ``workers.broker``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
 
+from workers.broker import broker_config
 from workers.kinds import KINDS
-from workers.queues import ALL_QUEUES, CONTROL
+from workers.queues import CONTROL
 from workers.settings import Settings
 
 RECONCILE = "nautilus.control.reconcile"
@@ -23,16 +24,8 @@ TASK_MODULES = ["tasks.reconcile", *(kind.task_module for kind in KINDS.values()
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
-    transport = {
-        "visibility_timeout": settings.visibility_timeout_s,
-        "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 10)),
-        "unacked_restore_throttle": 1,
-        "socket_timeout": 30,
-    }
-    return {
-        "broker_url": settings.celery_broker_url,
-        "result_backend": settings.celery_broker_url,
-        "broker_transport_options": transport,
+    return broker_config(settings) | {
+        "result_backend": settings.celery_result_url,
         "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout_s},
         "broker_connection_retry_on_startup": True,
         "task_serializer": "json",
@@ -52,7 +45,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_deduplicate_successful_tasks": True,
         "task_soft_time_limit": settings.task_soft_time_limit_s,
         "task_time_limit": settings.task_time_limit_s,
-        "task_queues": [Queue(name, routing_key=name) for name in ALL_QUEUES],
         "task_default_queue": CONTROL,
         "task_routes": {
             RECONCILE: {"queue": CONTROL},

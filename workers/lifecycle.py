@@ -1,5 +1,6 @@
-"""Worker start-up and shutdown hooks: the heartbeat that tells routers and /health we are alive
-(and still consuming), and each pool process's compute kernels (``tasks.kernels``)."""
+"""Worker start-up and shutdown hooks: the broker's queues declared, the heartbeat that tells
+routers and /health we are alive (and still consuming), and each pool process's compute kernels
+(configured and warmed up, ``tasks.kernels``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import time
 from typing import Any
 
 from celery import bootsteps
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
 
+from workers.broker import declare_queues
 from workers.heartbeats import HeartbeatThread
 from workers.queues import pool_of_queues
 from workers.redis_client import make_redis
@@ -50,6 +52,14 @@ class ConsumingTick(bootsteps.StartStopStep):
 def declared_devices(pool: str, settings: Settings) -> list[str]:
     """Devices a worker of ``pool`` owns, without initialising JAX in the main process."""
     return [f"gpu:{settings.gpu_device}"] if pool == "gpu" else ["cpu"]
+
+
+@worker_init.connect
+def declare_broker_queues(sender: Any = None, **_: Any) -> None:
+    try:
+        declare_queues(sender.app)
+    except Exception as exc:  # the consumer connects (and retries) on its own: only log here
+        log.warning("could not declare the task queues on the broker: %s", exc)
 
 
 @worker_ready.connect

@@ -29,6 +29,7 @@ class Settings:
     database_url: str
     redis_url: str
     embedded_redis: bool
+    broker_url: str = ""  # empty: the task queues live on Redis (REDIS_URL)
     host: str = "127.0.0.1"
     port: int = 8110
     web_workers: int = 2
@@ -38,6 +39,7 @@ class Settings:
     task_soft_time_limit_s: int = 1800
     task_time_limit_s: int = 1860
     visibility_timeout_s: int = 3900
+    broker_heartbeat_s: float = 30.0
     task_max_retries: int = 3
     max_attempts: int = 3
     job_heartbeat_s: float = 5.0
@@ -95,7 +97,18 @@ class Settings:
 
     @property
     def celery_broker_url(self) -> str:
+        """The task queues' broker: ``BROKER_URL`` (RabbitMQ) when set, else Redis."""
+        return self.broker_url or self.celery_result_url
+
+    @property
+    def celery_result_url(self) -> str:
+        """Results, chord counters, events and heartbeats always live on Redis."""
         return _celery_redis_url(self.redis_url)
+
+    @property
+    def broker_kind(self) -> str:
+        """``amqp`` (RabbitMQ) or ``redis``: which delivery guarantees the queues have."""
+        return "amqp" if self.broker_url else "redis"
 
     @property
     def redis_socket_path(self) -> Path:
@@ -123,6 +136,7 @@ class Settings:
         env.update(
             DATABASE_URL=self.database_url,
             REDIS_URL=self.redis_url,
+            BROKER_URL=self.broker_url,
             NAUTILUS_VAR_DIR=str(self.var_dir),
             NAUTILUS_EMBEDDED_REDIS="1" if self.embedded_redis else "0",
         )
@@ -143,6 +157,8 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "task_soft_time_limit_s": ("NAUTILUS_TASK_SOFT_TIME_LIMIT", int),
     "task_time_limit_s": ("NAUTILUS_TASK_TIME_LIMIT", int),
     "visibility_timeout_s": ("NAUTILUS_VISIBILITY_TIMEOUT", int),
+    "broker_url": ("BROKER_URL", str),
+    "broker_heartbeat_s": ("NAUTILUS_BROKER_HEARTBEAT", float),
     "task_max_retries": ("NAUTILUS_TASK_MAX_RETRIES", int),
     "max_attempts": ("NAUTILUS_MAX_ATTEMPTS", int),
     "job_heartbeat_s": ("NAUTILUS_JOB_HEARTBEAT", float),
@@ -251,7 +267,17 @@ def _celery_redis_url(url: str) -> str:
     return url
 
 
+AMQP_SCHEMES = ("amqp://", "amqps://", "pyamqp://")
+
+
 def _check(s: Settings) -> None:
+    if s.broker_url and not s.broker_url.startswith(AMQP_SCHEMES):
+        raise SettingsError(
+            "BROKER_URL must be a RabbitMQ URL (amqp:// or amqps://); leave it unset to queue "
+            "tasks on REDIS_URL"
+        )
+    if s.broker_heartbeat_s <= 0:
+        raise SettingsError("NAUTILUS_BROKER_HEARTBEAT must be above 0 seconds")
     if s.task_soft_time_limit_s >= s.task_time_limit_s:
         raise SettingsError("NAUTILUS_TASK_SOFT_TIME_LIMIT must be below NAUTILUS_TASK_TIME_LIMIT")
     if s.visibility_timeout_s <= s.task_time_limit_s:

@@ -23,7 +23,6 @@ from engine.market import Market
 from engine.optimize.windows import Window
 from engine.simulation import bars_for
 from engine.spec import BacktestSpec
-from engine.strategies import get_strategy
 from engine.sweep import rules_for, sweep
 
 BLOCK_STATS = ("count", "sum", "sum2", "sum3", "sum4", "downside2", "log_growth")
@@ -105,7 +104,7 @@ def evaluate_batch(
     strategy (SpecError for an invalid set). Metrics are JSON numbers, None when undefined;
     ``blocks`` > 0 adds ``BLOCK_STATS`` over that many equal blocks of the window's returns.
     """
-    strategy = get_strategy(base_spec.strategy_id)
+    strategy = base_spec.strategy_definition()
     resolved = [strategy.resolve({**base_spec.strategy_parameters, **p}) for p in param_sets]
     if not resolved:
         return []

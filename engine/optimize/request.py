@@ -23,7 +23,7 @@ from engine.optimize.windows import Validation, parse_validation
 from engine.requests import JobLabels, Resolver
 from engine.spec import BacktestSpec, parse_spec
 from engine.spec_fields import FieldChecker
-from engine.strategies import Strategy, get_strategy
+from engine.strategies import Strategy
 
 METHODS = ("grid", "random", "bayesian")
 DEFAULT_MAX_ITERATIONS = 100
@@ -220,7 +220,7 @@ def _search(read: FieldChecker, spec: BacktestSpec, payload: Mapping[str, Any]) 
     """The target and the search space, both of which depend on the base spec."""
     has_benchmark = spec.benchmark_symbol is not None
     target = payload.get("optimization_target", "sharpe_ratio")
-    strategy = get_strategy(spec.strategy_id)
+    strategy = spec.strategy_definition()
     return {
         "target": _guarded(read, get_target, target, has_benchmark),
         "space": _space(read, spec, strategy, payload),

@@ -118,12 +118,23 @@ def wilder_average(x: jnp.ndarray, period: jnp.ndarray) -> jnp.ndarray:
 
     Seeded with the simple average of the first complete window; NaN before it.
     """
+    return seeded_average(x, period, 1.0 / period.astype(x.dtype))
+
+
+def exponential_average(x: jnp.ndarray, period: jnp.ndarray) -> jnp.ndarray:
+    """EMA with ``alpha = 2 / (period + 1)``, seeded with the simple average of the first
+    complete window (TA-Lib's convention); NaN before it."""
+    return seeded_average(x, period, 2.0 / (period.astype(x.dtype) + 1.0))
+
+
+def seeded_average(x: jnp.ndarray, period: jnp.ndarray, alpha: jnp.ndarray) -> jnp.ndarray:
+    """``a_t = a_{t-1} + alpha (x_t - a_{t-1})`` per set, from the first complete SMA on."""
     seed = rolling_mean(x, period)
     complete = jnp.isfinite(seed)
     first = jnp.where(complete.any(axis=1), jnp.argmax(complete, axis=1), x.shape[0])
     t = jnp.arange(x.shape[0])[None, :, None]
     at_seed = t == first[:, None, :]
-    alpha = (1.0 / period.astype(x.dtype))[:, None, None]
+    alpha = alpha[:, None, None]
     decay = jnp.where(at_seed, 0.0, 1.0 - alpha)
     drive = jnp.where(at_seed, jnp.nan_to_num(seed), alpha * jnp.nan_to_num(x)[None])
 
@@ -132,6 +143,24 @@ def wilder_average(x: jnp.ndarray, period: jnp.ndarray) -> jnp.ndarray:
 
     _, avg = jax.lax.associative_scan(combine, (decay, drive), axis=1)
     return jnp.where(t >= first[:, None, :], avg, jnp.nan)
+
+
+def true_range(high: jnp.ndarray, low: jnp.ndarray, close: jnp.ndarray) -> jnp.ndarray:
+    """``max(high - low, |high - close[t-1]|, |low - close[t-1]|)``; NaN on the first bar."""
+    prior = jnp.concatenate([jnp.full_like(close[:1], jnp.nan), close[:-1]])
+    return jnp.maximum(high - low, jnp.maximum(jnp.abs(high - prior), jnp.abs(low - prior)))
+
+
+def average_true_range(bars_high, bars_low, bars_close, period: jnp.ndarray) -> jnp.ndarray:
+    """Wilder's ATR (TA-Lib): the Wilder average of the true range from the second bar on."""
+    return wilder_average(true_range(bars_high, bars_low, bars_close), period)
+
+
+def rolling_float_mean(x: jnp.ndarray, window: jnp.ndarray) -> jnp.ndarray:
+    """Mean over the last ``window`` bars in floating point (for volumes, which do not fit the
+    price grid's integer sums); NaN until a complete window."""
+    total, complete = _window_sums(x, jnp.isfinite(x), window)
+    return jnp.where(complete, total / window.astype(x.dtype)[:, None, None], jnp.nan)
 
 
 def last_event(mask: jnp.ndarray) -> jnp.ndarray:

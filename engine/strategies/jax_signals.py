@@ -47,6 +47,15 @@ def indicator_values(kind: str, bars: Bars, windows: jnp.ndarray) -> jnp.ndarray
         return ind.rolling_extreme(bars.low, windows, MAX_WINDOW, jnp.minimum)
     if kind == "momentum":
         return ind.momentum(close, windows)
+    if kind == "ema":
+        return ind.exponential_average(close, windows)
+    if kind == "stdev":
+        return ind.rolling_std(close, windows, MAX_WINDOW)
+    if kind == "atr":
+        return ind.average_true_range(bars.high, bars.low, close, windows)
+    if kind == "volume_sma":
+        volume = jnp.full_like(close, jnp.nan) if bars.volume is None else bars.volume
+        return ind.rolling_float_mean(volume, windows)
     raise ValueError(f"unknown indicator kind {kind!r}")
 
 
@@ -112,4 +121,5 @@ def plan_signal(plan: Plan, bars: Bars, params: Mapping[str, jnp.ndarray]) -> jn
         return _top_k(rule, env, params, bars)
     shape = (params["_sets"].shape[0], *bars.close.shape)
     state = sum(leg.side * _held(leg, env, params, bars, shape).astype(jnp.int8) for leg in rule)
-    return jnp.asarray(state, jnp.int8).astype(jnp.float64) / shape[-1]
+    state = jnp.asarray(state, jnp.int8).astype(jnp.float64)
+    return state / shape[-1] if plan.fraction is None else state * plan.fraction

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-INDICATOR_KINDS = ("sma", "zscore", "rsi", "highest", "lowest", "momentum")
+INDICATOR_KINDS = (
+    "sma", "zscore", "rsi", "highest", "lowest", "momentum", "ema", "stdev", "atr", "volume_sma"
+)  # fmt: skip
 PRICE_FIELDS = ("open", "high", "low", "close", "valid")
 
 
@@ -147,10 +149,15 @@ Rule = Callable[[Inputs], "tuple[Leg, ...] | TopK"]
 
 @dataclass(frozen=True)
 class Plan:
-    """The one definition of a strategy: named indicators and a rule over them."""
+    """The one definition of a strategy: named indicators and a rule over them.
+
+    Legs are sized ``(long - short) / S`` (equal weight), or ``(long - short) x fraction``
+    per symbol when ``fraction`` is set (a rules document's fixed-fraction sizing).
+    """
 
     indicators: dict[str, Indicator]
     rule: Rule
+    fraction: float | None = None
 
     def __hash__(self) -> int:  # plans are static arguments of compiled programs
         return id(self)

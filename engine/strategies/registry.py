@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -20,7 +21,8 @@ class Bars(NamedTuple):
     """What a signal function sees: prices forward-filled over missing bars, ``(T, S)``.
 
     ``period_starts`` is ``(3, T)``: whether bar ``t`` opens a new day, week or month, in the
-    order of ``REBALANCE_CHOICES``; strategies that rebalance on a schedule use it.
+    order of ``REBALANCE_CHOICES``; strategies that rebalance on a schedule use it. ``volume``
+    is None where no volumes exist (simulated stress paths): volume indicators are then NaN.
     """
 
     open: jnp.ndarray
@@ -29,6 +31,11 @@ class Bars(NamedTuple):
     close: jnp.ndarray
     valid: jnp.ndarray
     period_starts: jnp.ndarray
+    volume: jnp.ndarray | None = None
+
+    def series_fields(self) -> tuple[str, ...]:
+        """The fields that are ``(T, S)`` series (what a selection of symbols slices)."""
+        return ("open", "high", "low", "close", "valid", "volume")[: 5 + (self.volume is not None)]
 
 
 ConstraintFn = Callable[[Mapping[str, Any]], Any]
@@ -50,6 +57,7 @@ class Strategy:
     plan: Plan
     constraints: tuple[tuple[ConstraintFn, str, str], ...] = ()
     aliases: tuple[str, ...] = ()
+    package: tuple[str, str] | None = None  # (distribution, version) of a strategy package
 
     def signal(self, bars: Bars, params: Mapping[str, jnp.ndarray]) -> jnp.ndarray:
         """``(P, T, S)`` target weights on whole arrays (the JAX path)."""
@@ -88,10 +96,19 @@ class Strategy:
             ok &= np.asarray(predicate(encoded), dtype=bool)
         return ok
 
-    def describe(self) -> dict[str, Any]:
+    def provenance(self) -> dict[str, Any]:
+        """What results record about the strategy that produced them."""
+        name, version = self.package or (None, None)
         return {
             "strategy_id": self.id,
             "version": self.version,
+            "package": name,
+            "package_version": version,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **self.provenance(),
             "description": self.description,
             "aliases": list(self.aliases),
             "parameters": {p.name: p.describe() for p in self.params},
@@ -108,13 +125,28 @@ def register(strategy: Strategy) -> Strategy:
     return strategy
 
 
+def registered(name: str) -> bool:
+    return name in _REGISTRY
+
+
+@functools.cache
+def packages() -> tuple[Any, ...]:
+    """The installed strategy packages, loaded and registered on first use (see
+    ``engine.strategies.packages``)."""
+    from engine.strategies.packages import load_packages
+
+    return tuple(load_packages())
+
+
 def strategy_ids() -> list[str]:
-    """Canonical ids of every registered strategy."""
+    """Canonical ids of every registered strategy (built-ins and installed packages)."""
+    packages()
     return sorted({s.id for s in _REGISTRY.values()})
 
 
 def get_strategy(strategy_id: str, field: str = "strategy_id") -> Strategy:
     """The strategy for an id or alias; an unknown id names the valid ones."""
+    packages()
     try:
         return _REGISTRY[strategy_id]
     except (KeyError, TypeError):

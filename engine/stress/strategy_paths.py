@@ -21,7 +21,7 @@ from accel import montecarlo as kernel
 from engine.market import Market
 from engine.simulation import bars_for, period_starts, run_lanes
 from engine.spec import BacktestSpec
-from engine.strategies import Bars, get_strategy
+from engine.strategies import Bars
 from engine.stress.montecarlo import (
     HISTOGRAM_BINS,
     PERCENTILES,
@@ -140,7 +140,7 @@ def rerun_strategy(
     traded = market.between(spec.start_date, spec.end_date).select(spec.symbols)
     warm_market = traded.between(pd.Timestamp(traded.timestamps[-WARMUP_BARS:][0], tz="UTC"), None)
     dtype = np.dtype(dtype or accel.device.compute_dtype())
-    strategy, rules = get_strategy(spec.strategy_id), rules_for(spec, traded.symbols)
+    strategy, rules = spec.strategy_definition(), rules_for(spec, traded.symbols)
     warm = bars_for(warm_market, accel.device.signal_dtype())
     model = _model(request, traded.filled("close"), warm.close.dtype)
     horizon = request.horizon_days

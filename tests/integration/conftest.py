@@ -2,14 +2,19 @@
 
 A missing PostgreSQL or Redis skips these tests locally and fails them when ``CI=true``.
 Each session gets its own database (built by the migrations) and its own Redis database index;
-workers are ``celery worker`` subprocesses started here and stopped by pid.
+workers are ``celery worker`` subprocesses started here and stopped by pid. A test parametrized
+with ``broker="amqp"`` runs on RabbitMQ (127.0.0.1:5672) in a virtual host of its own, created
+and deleted with ``rabbitmqctl``, so parallel sessions never share a queue.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,7 +31,7 @@ from store.schema import upgrade
 from workers.heartbeats import live_workers
 from workers.settings import Settings, load_settings
 
-PG_HOST, PG_PORT, REDIS_PORT = "127.0.0.1", 5432, 6379
+PG_HOST, PG_PORT, REDIS_PORT, AMQP_PORT = "127.0.0.1", 5432, 6379, 5672
 LEASABLE_DBS = range(2, 16)  # Redis database indexes test sessions lease (0 and 1 stay free)
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,13 +101,24 @@ class Workers:
         self.env, self.settings, self.client = env, settings, client
         self.children: list[Child] = []
 
-    def start(self, *, beat: bool = False, concurrency: int = 1, pool: str = "cpu") -> Child:
+    def start(
+        self,
+        *,
+        beat: bool = False,
+        concurrency: int = 1,
+        pool: str = "cpu",
+        env: dict[str, str] | None = None,
+        wrap: tuple[str, ...] = (),
+    ) -> Child:
+        """A worker on this deployment; ``env`` and ``wrap`` (a command prefix such as
+        ``ip netns exec NS``) run it elsewhere, as another host would."""
         name = f"it{uuid.uuid4().hex[:6]}"
-        argv = worker_argv(
-            self.settings, pool, concurrency=concurrency, name=name, loglevel="WARNING"
-        )
-        log = Path(self.settings.var_dir) / f"{name}.log"
-        child = Child(name, argv, self.env, log)
+        env = env or self.env
+        settings = load_settings(env)
+        argv = worker_argv(settings, pool, concurrency=concurrency, name=name, loglevel="WARNING")
+        argv = [*wrap, *argv]
+        log = Path(settings.var_dir) / f"{name}.log"
+        child = Child(name, argv, env, log)
         self.children.append(child)
         self.wait_heartbeat(name, child)
         if beat:
@@ -131,14 +147,42 @@ class Workers:
         self.children.clear()
 
 
-class Service:
-    """One test deployment: its environment, settings, API test client, Redis and workers."""
+@contextlib.contextmanager
+def rabbitmq_vhost() -> Iterator[str]:
+    """A RabbitMQ virtual host of our own (guest may use it), deleted with its queues after."""
+    require(AMQP_PORT, "RabbitMQ")
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        message = "rabbitmqctl is not installed: no private virtual host for the AMQP tests"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"nautilus_it_{uuid.uuid4().hex[:8]}"
 
-    def __init__(self, pg_url: str, redis_db: int, var: Path, **overrides: str) -> None:
+    def ctl_run(*args: str) -> None:
+        subprocess.run([ctl, "-q", *args], check=True, capture_output=True, timeout=60)
+
+    ctl_run("add_vhost", name)
+    ctl_run("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    try:
+        yield f"amqp://guest:guest@127.0.0.1:{AMQP_PORT}/{name}"
+    finally:
+        ctl_run("delete_vhost", name)
+
+
+class Service:
+    """One test deployment: its environment, settings, API test client, Redis and workers.
+
+    ``broker_url`` (an AMQP URL) puts the task queues on RabbitMQ; empty, on Redis."""
+
+    def __init__(
+        self, pg_url: str, redis_db: int, var: Path, broker_url: str = "", **overrides: str
+    ) -> None:
         require(REDIS_PORT, "Redis")
         redis_url = f"redis://127.0.0.1:{REDIS_PORT}/{redis_db}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NAUTILUS_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NAUTILUS_", "BROKER_"))}
         env |= {"DATABASE_URL": pg_url, "REDIS_URL": redis_url, "NAUTILUS_VAR_DIR": str(var)}
+        env |= {"BROKER_URL": broker_url}
         env |= FAST | {"JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT)} | overrides
         env.setdefault("NAUTILUS_KERNEL_CACHE_DIR", str(ROOT / "var" / "test-kernel-cache"))
         self.env = env
@@ -178,8 +222,9 @@ class Service:
 
 
 @pytest.fixture(scope="session")
-def redis_dbs() -> Iterator[tuple[int, int]]:
-    """Two Redis database indexes this session owns: one shared, one for private deployments.
+def redis_dbs() -> Iterator[tuple[int, int, int]]:
+    """Three Redis database indexes this session owns: the shared deployment's, private
+    deployments', and the shared deployment on RabbitMQ's (results, events, heartbeats).
 
     Several test sessions may run on one machine at once (CI jobs, developers): each leases its
     databases with ``SET NX`` in database 0, so no session flushes another's broker.
@@ -190,11 +235,11 @@ def redis_dbs() -> Iterator[tuple[int, int]]:
     for db in LEASABLE_DBS:
         if admin.set(f"nautilus-it:db:{db}", token, nx=True, ex=3600):
             leased.append(db)
-        if len(leased) == 2:
+        if len(leased) == 3:
             break
-    if len(leased) < 2:
+    if len(leased) < 3:
         pytest.fail("no free Redis database for this test session (see nautilus-it:db:* in db 0)")
-    yield leased[0], leased[1]
+    yield leased[0], leased[1], leased[2]
     for db in leased:
         if admin.get(f"nautilus-it:db:{db}") == token:
             admin.delete(f"nautilus-it:db:{db}")
@@ -213,19 +258,48 @@ def shared(pg_url, redis_dbs, tmp_path_factory) -> Iterator[Service]:
     service.close()
 
 
-@pytest.fixture
-def deploy(pg_url, redis_dbs, tmp_path) -> Iterator[Callable[..., Service]]:
-    """Builds a deployment on this session's private broker database (one per test)."""
-    built: list[Service] = []
-
-    def build(**overrides: str) -> Service:
-        assert not built, "one private deployment per test"
-        built.append(Service(pg_url, redis_dbs[1], tmp_path, **overrides))
-        return built[0]
-
-    yield build
-    for service in built:
+@pytest.fixture(scope="session")
+def shared_amqp(pg_url, redis_dbs, tmp_path_factory) -> Iterator[Service]:
+    """The shared deployment's twin with its task queues on RabbitMQ (a private vhost)."""
+    with rabbitmq_vhost() as url:
+        service = Service(pg_url, redis_dbs[2], tmp_path_factory.mktemp("amqp"), broker_url=url)
+        service.workers.start()
+        yield service
         service.close()
+
+
+@pytest.fixture
+def broker() -> str:
+    """The task broker of a test's deployments: ``redis`` unless the test is parametrized with
+    ``@pytest.mark.parametrize("broker", BOTH_BROKERS)``."""
+    return "redis"
+
+
+BOTH_BROKERS = ["redis", "amqp"]
+
+
+@pytest.fixture
+def on_broker(broker, request) -> Service:
+    """The shared deployment on the test's broker."""
+    return request.getfixturevalue("shared" if broker == "redis" else "shared_amqp")
+
+
+@pytest.fixture
+def deploy(pg_url, redis_dbs, tmp_path, broker) -> Iterator[Callable[..., Service]]:
+    """Builds a deployment on this session's private broker database, or on a virtual host of
+    its own on RabbitMQ (one per test)."""
+    built: list[Service] = []
+    with contextlib.ExitStack() as stack:
+
+        def build(**overrides: str) -> Service:
+            assert not built, "one private deployment per test"
+            url = stack.enter_context(rabbitmq_vhost()) if broker == "amqp" else ""
+            built.append(Service(pg_url, redis_dbs[1], tmp_path, broker_url=url, **overrides))
+            return built[0]
+
+        yield build
+        for service in built:
+            service.close()
 
 
 @pytest.fixture

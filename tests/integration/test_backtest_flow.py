@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from api.submit import owned_key
 from store.db import transaction
+from tests.integration.conftest import BOTH_BROKERS
 from workers.events import STREAM
 from workers.subscriber import job_events
 
@@ -35,7 +36,9 @@ def stream_events_of(client, job_id: str) -> list[dict]:
     return [json.loads(f["event"]) for _, f in client.xrange(STREAM) if f["job_id"] == job_id]
 
 
-def test_submit_run_store_publish_and_read_results(shared, sessions, make_spec):
+@pytest.mark.parametrize("broker", BOTH_BROKERS)
+def test_submit_run_store_publish_and_read_results(on_broker, sessions, make_spec):
+    shared = on_broker
     pubsub = shared.redis.pubsub()
     pubsub.psubscribe("nautilus:jobs:*")  # a subscriber that listens before the submit
     body = make_spec()
@@ -82,6 +85,10 @@ def test_submit_run_store_publish_and_read_results(shared, sessions, make_spec):
 
     lifecycle = [e["type"] for e in stream_events_of(shared.redis, job_id)]
     assert lifecycle == ["backtest_start", "backtest_complete"]
+
+    health = shared.api.get("/health").get_json()  # the broker in use, probed and measured
+    assert health["messagebus_connected"] and health["components"]["broker"]["ok"]
+    assert all(isinstance(n, int) for n in health["queues"].values()), health["queues"]
 
 
 def engine_metrics(body: dict) -> dict:

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from store.db import transaction
-from tests.integration.conftest import Service
+from tests.integration.conftest import BOTH_BROKERS, Service
 from workers.events import STREAM
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -61,6 +61,7 @@ def test_cancel_a_queued_job(isolated, make_spec, wait_for):
     assert (row["status"], row["attempts"], row["started_at"]) == ("cancelled", 0, None)
 
 
+@pytest.mark.parametrize("broker", BOTH_BROKERS)
 def test_cancel_a_running_job(isolated, make_spec, wait_for):
     isolated.workers.start()
     job_id = isolated.submit(make_spec())["execution_id"]

@@ -20,7 +20,7 @@ from engine.optimize.evaluate import window_market
 from engine.optimize.run import spec_folds
 from store.db import transaction
 from store.results import get_result
-from tests.integration.conftest import Service
+from tests.integration.conftest import BOTH_BROKERS, Service
 from workers.events import STREAM
 
 pytestmark = [
@@ -72,7 +72,9 @@ def batched(deploy, tmp_path_factory) -> Service:
     return deploy(NAUTILUS_OPTIMIZATION_CPU_BATCH="16", JAX_COMPILATION_CACHE_DIR=str(cache))
 
 
-def test_chord_result_equals_single_backtests(shared, sessions, wait_for):
+@pytest.mark.parametrize("broker", BOTH_BROKERS)
+def test_chord_result_equals_single_backtests(on_broker, sessions, wait_for):
+    shared = on_broker
     pubsub = shared.redis.pubsub()
     pubsub.subscribe("nautilus:jobs:__none__")
     request = body()
@@ -138,6 +140,7 @@ def test_chord_result_equals_single_backtests(shared, sessions, wait_for):
     assert all(e["type"] == "parameter_optimization" for e in stream)
 
 
+@pytest.mark.parametrize("broker", BOTH_BROKERS)
 def test_cancel_mid_chord_keeps_the_best_so_far(batched, sessions, wait_for):
     batched.workers.start(concurrency=1)
     ranges = {"fast_period": {"min": 2, "max": 60}, "slow_period": {"min": 61, "max": 90}}

@@ -72,4 +72,6 @@ def test_an_owner_over_the_stored_bytes_quota_is_refused_before_anything_is_stor
         assert body["stored_bytes"] == stored_bytes(session, name)
     assert owned[0] == 1  # nothing stored for the refused request
     assert owned[1] < 5000  # her request alone was under the limit: the result counts
+    signals = alice.post("/data/signals", data=b"date,SPY\n2024-01-02,0.5\n")
+    assert signals.status_code == 422 and signals.get_json()["stored_bytes_limit"] == 5000
     assert submit(bob, spec())  # the quota is per owner

@@ -159,6 +159,26 @@ def wilder_rsi(close: np.ndarray, period: int) -> np.ndarray:
     return rsi
 
 
+def average_true_range(high, low, close, period: int) -> np.ndarray:
+    """Wilder's ATR of one symbol: the true range ``max(h - l, |h - c[t-1]|, |l - c[t-1]|)``
+    from the second bar, seeded with the mean of its first ``period`` values, then smoothed."""
+    steps = len(close)
+    true_range = np.full(steps, math.nan)
+    for t in range(1, steps):
+        prior = close[t - 1]
+        if not math.isnan(prior):  # no true range without the previous close
+            true_range[t] = max(high[t] - low[t], abs(high[t] - prior), abs(low[t] - prior))
+    atr = np.full(steps, math.nan)
+    for t in range(steps):
+        if t and not math.isnan(atr[t - 1]):
+            atr[t] = atr[t - 1] + (true_range[t] - atr[t - 1]) / period
+            continue
+        w = window(true_range, t, period)
+        if w is not None:
+            atr[t] = mean(w)
+    return atr
+
+
 def rsi(bars: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> np.ndarray:
     """+1 after RSI < lower, -1 (or 0) after RSI > upper."""
     close = bars["close"]

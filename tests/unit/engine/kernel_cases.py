@@ -11,6 +11,7 @@ constant; ``runs`` leaves runs of up to 6 missing bars (constant windows, flat R
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ import pandas as pd
 from hypothesis import strategies as st
 
 from accel.kernel import Costs
+from engine.exits import exit_inputs
 from engine.market import Market
 from engine.portfolio import Limits
 from engine.simulation import bars_for, simulate_lanes
@@ -165,6 +167,7 @@ class Setup:
     sector_of: tuple[int | None, ...]
     fill: str
     whole_shares: bool
+    exits: dict = dataclasses.field(default_factory=dict)
 
     def limits(self) -> Limits:
         sector_map = np.array([[g == k for g in self.sector_of] for k in range(2)], dtype=float)
@@ -172,8 +175,21 @@ class Setup:
 
 
 @st.composite
+def exit_rules(draw) -> dict:
+    """Exit orders as a request's ``exits``: none, or some kinds as fractions or ATR multiples."""
+    out = {}
+    for kind, high in (("stop_loss", 0.2), ("take_profit", 0.3), ("trailing_stop", 0.2)):
+        choice = draw(st.sampled_from(("off", "off", "fraction", "atr")))
+        if choice == "fraction":
+            out[kind] = {"fraction": draw(_z(0.001, high))}
+        elif choice == "atr":
+            out[kind] = {"atr": draw(_z(0.1, 4.0)), "window": draw(st.integers(1, 30))}
+    return out
+
+
+@st.composite
 def setups(draw, n_symbols: int, fill: str, whole_shares: bool) -> Setup:
-    """Random costs (commission 0-1 %, slippage 0-20 bps, fee 0-5), caps and capital."""
+    """Random costs (commission 0-1 %, slippage 0-20 bps, fee 0-5), caps, capital and exits."""
     return Setup(
         costs=Costs(
             float(draw(_z(0.0, 0.01))), float(draw(_z(0.0, 0.002))), float(draw(_z(0.0, 5.0)))
@@ -185,6 +201,7 @@ def setups(draw, n_symbols: int, fill: str, whole_shares: bool) -> Setup:
         sector_of=tuple(draw(st.sampled_from((0, 1, None))) for _ in range(n_symbols)),
         fill=fill,
         whole_shares=whole_shares,
+        exits=draw(exit_rules()),
     )
 
 
@@ -192,8 +209,8 @@ def setups(draw, n_symbols: int, fill: str, whole_shares: bool) -> Setup:
 
 
 @functools.cache
-def _jitted_signal(strategy_id: str):
-    return jax.jit(get_strategy(strategy_id).signal)
+def _jitted_signal(strategy: Strategy):
+    return jax.jit(strategy.signal)
 
 
 def engine_bars(market: Market):
@@ -202,7 +219,12 @@ def engine_bars(market: Market):
 
 def engine_signal(strategy: Strategy, bars, param_sets: list[dict]) -> np.ndarray:
     """``(P, T, S)`` weights from the strategy's batched signal function."""
-    return np.asarray(_jitted_signal(strategy.id)(bars, strategy.encode(param_sets)))
+    return np.asarray(_jitted_signal(strategy)(bars, strategy.encode(param_sets)))
+
+
+def engine_exits(bars, setup: Setup):
+    """The kernels' exit inputs of ``setup`` (None without exits)."""
+    return exit_inputs(setup.exits, bars, setup.fill) if setup.exits else None
 
 
 def run_engine(strategy: Strategy, bars, param_sets: list[dict], setup: Setup, backend: str):
@@ -217,6 +239,7 @@ def run_engine(strategy: Strategy, bars, param_sets: list[dict], setup: Setup, b
         fill=setup.fill,
         whole_shares=setup.whole_shares,
         backend=backend,
+        exits=engine_exits(bars, setup),
     )
 
 

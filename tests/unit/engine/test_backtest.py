@@ -244,3 +244,18 @@ def test_float32_accounts_match_float64():
     np.testing.assert_allclose(path32.equity, path64.equity, rtol=1e-5)
     np.testing.assert_array_equal(acct32.orders, acct64.orders)
     assert acct64.orders.min() > 4
+
+
+def test_progress_rises_and_tells_the_last_simulated_bar(synthetic):
+    calls = []
+    run_backtest(
+        spec(benchmark_symbol="SPY"),
+        synthetic,
+        progress=lambda fraction, message, at=None: calls.append((fraction, message, at)),
+    )
+    fractions = [fraction for fraction, _, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    told = [at for _, _, at in calls if at is not None]
+    last_bar = pd.Timestamp(synthetic.timestamps[-1], tz="UTC")  # the spec ends with the market
+    assert last_bar.date().isoformat() == "2024-12-31"
+    assert told and told[-1] == last_bar.to_pydatetime()

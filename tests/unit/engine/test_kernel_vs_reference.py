@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accel.reference import simulate_reference
+from engine.exits import exit_inputs
 from engine.market import Market
 from engine.portfolio import apply_limits
 from engine.simulation import bars_for, execution_prices, execution_targets
-from engine.strategies import get_strategy
+from engine.strategies import Strategy, get_strategy
 from engine.strategies import indicators as ind
 from tests.reference import execution as ref_exec
 from tests.reference import signals as ref
@@ -218,6 +219,23 @@ def test_mean_reversion_holds_through_a_constant_window():
     np.testing.assert_array_equal(engine, expected)
 
 
+@SETTINGS
+@given(seed=SEEDS, window=st.integers(1, 40), fill=st.sampled_from(("next_open", "close")))
+def test_average_true_range_matches_reference(seed, window, fill):
+    """The ATR distances of exit orders: k x ATR of the bar that decides the entry."""
+    market = kc.make_market(seed, holes="runs")
+    bars = _reference_bars(market)
+    rules = {"stop_loss": {"atr": 2.5, "window": window}}
+    inputs = exit_inputs(rules, kc.engine_bars(market), fill)
+    assert list(inputs.fraction) == [0.0, np.inf, np.inf]
+    for s in range(len(market.symbols)):
+        atr = 2.5 * ref.average_true_range(bars["high"][:, s], bars["low"][:, s],
+                                           bars["close"][:, s], window)  # fmt: skip
+        expected = np.concatenate([[np.nan], atr[:-1]]) if fill == "next_open" else atr
+        np.testing.assert_allclose(inputs.atr[:, 0, s], expected, rtol=0, atol=1e-7)  # 1e-8 grid
+        np.testing.assert_array_equal(inputs.atr[:, 1:, s], 0.0)
+
+
 def test_rolling_std_of_a_constant_window_is_zero():
     closes = jnp.asarray(np.array([83.19, 52.72, 30.68, 30.68, 30.68])[:, None])
     rolling_std = jax.jit(ind.rolling_std, static_argnums=2)
@@ -228,15 +246,25 @@ def test_rolling_std_of_a_constant_window_is_zero():
 # --- (b) lanes and (c) batching ---------------------------------------------------------------
 
 
-def _check_lanes(
-    strategy_id: str,
+def _reference_exits(market: Market, inputs, fill: str) -> dict | None:
+    """The reference's exit inputs: forward-filled bars, and the ATR distances the engine
+    computed (held to the reference ATR in ``test_average_true_range_matches_reference``)."""
+    if inputs is None:
+        return None
+    bars = {k: np.nan_to_num(ref.forward_fill(getattr(market, k))) for k in ("open", "high", "low")}
+    fill_next = fill == "next_open"
+    return {**bars, "atr": inputs.atr, "fraction": inputs.fraction, "fill_next": fill_next}
+
+
+def check_lanes(
+    strategy: Strategy,
     market: Market,
     sets: list[dict],
     setup: kc.Setup,
     single_calls: bool,
     backend: str,
 ) -> None:
-    strategy = get_strategy(strategy_id)
+    """Each backend's simulation of ``strategy``'s own weights against the loop reference."""
     bars = kc.engine_bars(market)
     acct, path = kc.run_engine(strategy, bars, sets, setup, backend)
     weights = kc.engine_signal(strategy, bars, sets)
@@ -249,6 +277,7 @@ def _check_lanes(
     ):
         np.testing.assert_array_equal(np.asarray(got), expected, err_msg=name)
     cash = setup.cash
+    exits = _reference_exits(market, kc.engine_exits(bars, setup), setup.fill)
     for lane in range(len(sets)):
         capped = ref_exec.limit_weights(
             weights[lane],
@@ -260,9 +289,19 @@ def _check_lanes(
         lane_targets = ref_exec.align(capped, market.open, market.close, setup.fill)[0]
         np.testing.assert_allclose(targets[:, lane], lane_targets, rtol=1e-12, atol=1e-15)
         equity, shares, account = simulate_reference(
-            targets[:, lane], *ref_prices, setup.costs, cash, setup.whole_shares
+            targets[:, lane], *ref_prices, setup.costs, cash, setup.whole_shares, exits
         )
         where = f"lane {lane} {sets[lane]} {setup}"
+        if exits is not None:
+            exited, price = account["exits"]
+            np.testing.assert_allclose(
+                path.exit_shares[:, lane],
+                exited,
+                rtol=1e-9,
+                atol=1e-9 * max(1.0, np.abs(exited).max()),
+                err_msg=where,
+            )
+            np.testing.assert_allclose(path.exit_price[:, lane], price, rtol=1e-12, err_msg=where)
         np.testing.assert_allclose(
             path.equity[:, lane], equity, rtol=1e-9, atol=1e-9 * cash, err_msg=where
         )
@@ -319,7 +358,7 @@ def test_lanes_match_reference(strategy_id, fill, whole_shares, single_calls, ba
     market = kc.make_market(seed, holes="runs", hole_rate=0.1)
     setup = data.draw(kc.setups(kc.N_SYMBOLS, fill, whole_shares))
     sets = _sets(data, strategy_id, safe=False)
-    _check_lanes(strategy_id, market, sets, setup, single_calls, backend)
+    check_lanes(get_strategy(strategy_id), market, sets, setup, single_calls, backend)
 
 
 @pytest.mark.slow
@@ -333,4 +372,11 @@ def test_lanes_match_reference_other_shapes(strategy_id, shape, backend, seed, d
     fill, whole = kc.COMBOS[n_symbols % len(kc.COMBOS)]
     market = kc.make_market(seed, n_bars, n_symbols, holes="runs", max_listing=n_bars // 2)
     setup = data.draw(kc.setups(n_symbols, fill, whole))
-    _check_lanes(strategy_id, market, _sets(data, strategy_id, safe=False), setup, True, backend)
+    check_lanes(
+        get_strategy(strategy_id),
+        market,
+        _sets(data, strategy_id, safe=False),
+        setup,
+        True,
+        backend,
+    )

@@ -1,8 +1,9 @@
 """Live parity with backtesting.py 0.6.6: its README SMA cross on its bundled GOOG bars.
 
 Both engines run here, in this process; ``examples/goog_sma.json`` holds our side's settings
-(SMA 10/20 with shorts, whole shares, next-open fills, 0.2 % commission, 10,000 cash). Ours
-runs on every CPU backend: the JAX scan and the fused numba loop.
+(SMA 10/20 with shorts, whole shares, next-open fills, 0.2 % commission, 10,000 cash), and
+``examples/goog_sma_rules.json`` the same strategy as a rules document. Ours runs on every CPU
+backend: the JAX scan and the fused numba loop.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from backtesting.test import GOOG, SMA
 from engine.backtest import run_backtest
 from engine.market import Market
 from engine.spec import parse_spec
+from tests.unit.engine.bt_parity import assert_trades_match
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -53,22 +55,28 @@ def theirs() -> pd.Series:
         return bt.run()
 
 
-@pytest.fixture(scope="module", params=("jax", "numba"))
+EXAMPLES = {
+    "goog_sma.json": ("sma_crossover", {"fast_period": 10, "slow_period": 20, "allow_short": True}),
+    "goog_sma_rules.json": ("rules", {"fast": 10, "slow": 20}),
+}
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(name, backend) for name in EXAMPLES for backend in ("jax", "numba")],
+    ids=lambda p: f"{p[0]}-{p[1]}",
+)
 def ours(request):
-    spec = parse_spec(json.loads((ROOT / "examples" / "goog_sma.json").read_text()))
+    name, backend = request.param
+    spec = parse_spec(json.loads((ROOT / "examples" / name).read_text()))
     market = Market.from_frames({"GOOG": GOOG.rename(columns=str.lower)}, source="file")
-    result = run_backtest(spec, market, backend=request.param)
-    return result, result.document()
+    result = run_backtest(spec, market, backend=backend)
+    return result, result.document(), name
 
 
 def test_the_example_spec_uses_the_readme_conventions(ours):
     spec = ours[0].spec
-    assert spec.strategy_id == "sma_crossover"
-    assert dict(spec.strategy_parameters) == {
-        "fast_period": 10,
-        "slow_period": 20,
-        "allow_short": True,
-    }
+    assert (spec.strategy_id, dict(spec.strategy_parameters)) == EXAMPLES[ours[2]]
     assert (spec.fill, spec.fractional_shares) == ("next_open", False)
     assert (spec.commission_rate, spec.slippage_basis_points, spec.fee_per_order) == (0.002, 0, 0)
     assert spec.initial_capital == 10_000
@@ -81,7 +89,7 @@ def test_bundled_goog_csv_is_backtesting_py_goog():
 
 
 def test_final_equity_to_the_cent(theirs, ours):
-    result, document = ours
+    result, document, _ = ours
     assert round(theirs["Equity Final [$]"], 2) == 56_263.52
     assert round(result.equity[-1], 2) == round(theirs["Equity Final [$]"], 2)
     assert round(document["equity_final"], 2) == 56_263.52
@@ -93,7 +101,7 @@ def test_equity_curve_bar_by_bar(theirs, ours):
 
 
 def test_trade_count_drawdown_and_win_rate(theirs, ours):
-    _, document = ours
+    _, document, _ = ours
     assert theirs["# Trades"] == 93
     assert document["trades_summary"]["total_trades"] == 93
     assert len(document["trades"]) == 93
@@ -111,21 +119,7 @@ def test_commissions_total(theirs, ours):
 
 
 def test_trades_one_for_one(theirs, ours):
-    trades = theirs["_trades"]
-    mine = ours[1]["trades"]
-    assert len(mine) == len(trades)
-    for i, (row, trade) in enumerate(zip(trades.itertuples(), mine, strict=True)):
-        where = f"trade {i}: {trade}"
-        assert trade["entry_time"] == row.EntryTime.strftime("%Y-%m-%dT%H:%M:%SZ"), where
-        assert trade["exit_time"] == row.ExitTime.strftime("%Y-%m-%dT%H:%M:%SZ"), where
-        assert (trade["entry_bar"], trade["exit_bar"]) == (row.EntryBar, row.ExitBar), where
-        assert trade["side"] == ("long" if row.Size > 0 else "short"), where
-        assert trade["size"] == abs(row.Size), where
-        assert trade["entry_price"] == pytest.approx(row.EntryPrice, abs=1e-6), where
-        assert trade["exit_price"] == pytest.approx(row.ExitPrice, abs=1e-6), where
-        assert trade["pnl"] == pytest.approx(row.PnL, abs=1e-6), where
-        assert trade["commission"] == pytest.approx(row.Commission, abs=1e-6), where
-        assert trade["return_pct"] / 100 == pytest.approx(row.ReturnPct, rel=1e-9), where
+    assert_trades_match(theirs["_trades"], ours[1]["trades"])
 
 
 def test_open_position_at_the_end(theirs, ours):

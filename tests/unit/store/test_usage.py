@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+
 from store import trials
 from store.db import transaction
 from store.results import save_result
+from store.signal_sets import save_signal_set
 from store.usage import stored_bytes
 from tests.unit.store.test_trials import stub
 
@@ -26,4 +29,18 @@ def test_an_owner_stores_the_bytes_of_their_jobs_results_and_trials(sessions):
         assert with_result - base >= _json_bytes(document)  # and the key order kept with it
         trials.insert_trials(session, "opt_1", [stub(i, i) for i in range(10)], 0)
         assert stored_bytes(session, "u") - with_result >= 10 * _json_bytes({"fast": 0})
+        assert stored_bytes(session, "somebody else") == 0
+
+
+def test_an_owners_signal_sets_count_too(sessions):
+    weights = pd.DataFrame(
+        {"SPY": [0.5] * 300, "QQQ": [0.25] * 300},
+        index=pd.date_range("2024-01-01", periods=300, freq="D"),
+    )
+    with transaction(sessions) as session:
+        before = stored_bytes(session, "v")
+        saved = save_signal_set(session, "v", "mine", "1d", weights)
+        session.flush()
+        grown = stored_bytes(session, "v") - before
+        assert grown >= _json_bytes(saved.weights) + _json_bytes(saved.symbols)
         assert stored_bytes(session, "somebody else") == 0

@@ -31,6 +31,19 @@ def test_real_servers_from_the_environment():
     assert s.port == 9000
 
 
+def test_broker_url_selects_rabbitmq_and_redis_keeps_the_results():
+    s = load_settings({"REDIS_URL": "redis://r:6379/1", "BROKER_URL": "amqp://u:p@mq:5672/v"})
+    assert s.broker_kind == "amqp" and s.celery_broker_url == "amqp://u:p@mq:5672/v"
+    assert s.celery_result_url == "redis://r:6379/1"
+    assert s.child_environ()["BROKER_URL"] == "amqp://u:p@mq:5672/v"
+    assert load_settings({"REDIS_URL": "redis://r:6379/1"}).broker_kind == "redis"
+
+
+def test_a_broker_url_that_is_not_rabbitmq_is_refused():
+    with pytest.raises(SettingsError, match="BROKER_URL must be a RabbitMQ URL"):
+        load_settings({"BROKER_URL": "redis://r:6379/2"})
+
+
 def test_bad_values_name_the_variable():
     with pytest.raises(SettingsError, match="PORT='eighty'"):
         load_settings({"PORT": "eighty"})
