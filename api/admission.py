@@ -4,7 +4,9 @@ The work of a request is its kind's ``JobLabels.cells`` (symbols x bars for a ba
 parameter sets for an optimization, paths x days x assets x runs for a stress test); a request
 over its kind's limit is a 422 that states the size asked and the limit. An owner with
 ``NAUTILUS_QUOTA_QUEUED_JOBS`` jobs waiting is refused with 429 until some start or end (the
-count is checked inside the insert itself: ``store.jobs.insert_job``).
+count is checked inside the insert itself: ``store.jobs.insert_job``). An owner whose jobs
+already hold ``NAUTILUS_QUOTA_STORED_BYTES`` (requests, results, trials: ``store.usage``) is
+refused with 422 stating the size and the limit.
 """
 
 from __future__ import annotations
@@ -35,6 +37,29 @@ def check_work(ctx: ServiceContext, kind: JobKind, cells: int) -> None:
         "frequency or fewer sets"
     )
     fail(422, message, {"work": [message]}, extra={"work_requested": cells, "work_limit": limit})
+
+
+def check_stored(ctx: ServiceContext, owner: str) -> None:
+    """422 when the owner's stored bytes already reach ``NAUTILUS_QUOTA_STORED_BYTES``."""
+    from store.usage import stored_bytes
+
+    limit = ctx.settings.quota_stored_bytes
+    if not limit:
+        return
+    with ctx.reads() as session:
+        used = stored_bytes(session, owner)
+    if used < limit:
+        return
+    message = (
+        f"{owner} stores {used:,} bytes of requests and results, the most allowed "
+        f"(NAUTILUS_QUOTA_STORED_BYTES={limit:,}); an operator can raise the limit"
+    )
+    fail(
+        422,
+        message,
+        {"stored_bytes": [message]},
+        extra={"stored_bytes": used, "stored_bytes_limit": limit},
+    )
 
 
 def over_quota(ctx: ServiceContext, owner: str, queued: int) -> NoReturn:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from math import ceil
 from typing import Any
 
+from store.result_sections import CURVES_SECTION
 from store.results import ordered_document
 from store.trials import Progress
 from workers.timestamps import iso_utc
@@ -76,7 +77,7 @@ def status_document(job: Any, progress: Progress, result: Any) -> dict[str, Any]
         "progress": progress_section(job, progress),
     }
     if result is not None:
-        body.update(ordered_document(result))
+        body.update(ordered_document(result, {CURVES_SECTION: False}))
     else:
         body["optimization_summary"] = {
             "optimization_target": info["optimization_target"],

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.admission import check_work, over_quota
+from api.admission import check_stored, check_work, over_quota
 from api.context import ServiceContext
 from api.errors import fail
 from api.resolver import DatabaseResolver, split_flag
@@ -44,7 +44,8 @@ def submit(
     caller: Principal,
 ) -> Submission:
     """Create (or, for a repeated ``Idempotency-Key``, find) the caller's job and enqueue it;
-    work over its kind's limit (422) or over the owner's quota (429) stores nothing."""
+    work over its kind's limit (422), an owner over their stored bytes (422) or queued jobs
+    (429) stores nothing."""
     from engine.canonical import content_hash
 
     body, proceed = split_flag(payload)
@@ -52,6 +53,7 @@ def submit(
     request = kind.parse_request()(body, DatabaseResolver(ctx, scope, proceed))
     labels = request.job_labels()
     check_work(ctx, kind, labels.cells)
+    check_stored(ctx, caller.owner)
     if idempotency_key is not None:
         idempotency_key = owned_key(caller.owner, idempotency_key)
     work = Workload(kind.workload, labels.cells, labels.acceleration_requested)

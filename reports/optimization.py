@@ -2,7 +2,8 @@
 
 Heatmaps of every pair of searched parameters (each cell the best trial with those two values,
 the other parameters aggregated by taking the best), in-sample against out-of-sample scores,
-the validation windows, the overfitting figures explained, and the best parameter sets.
+the validation windows, the overfitting figures explained, and the best parameter sets with
+their equity curves (re-simulated by the worker when the job finished, stored with the result).
 """
 
 from __future__ import annotations
@@ -170,6 +171,33 @@ def best_sets_html(trials: Sequence[Mapping], summary: Mapping[str, Any]) -> str
     return table(("rank", "parameters", f"{target.metric} ({window})"), rows, numeric_from=2)
 
 
+def curves_figure(curves: Mapping[str, Any]) -> go.Figure:
+    """The best sets' equity over the base spec's dates, the selection window shaded."""
+    fig = go.Figure()
+    for curve in curves["curves"]:
+        params = ", ".join(f"{k}={v}" for k, v in curve["parameters"].items())
+        fig.add_scatter(
+            x=curves["timestamps"],
+            y=curve["equity"],
+            mode="lines",
+            name=f"#{curve['rank']} {params}",
+            hovertemplate="%{x}<br>%{y:,.2f}<extra></extra>",
+        )
+    window = curves.get("selection_window")
+    if window:
+        fig.add_vrect(
+            x0=window["start"],
+            x1=window["end"],
+            fillcolor="#1f5fa8",
+            opacity=0.07,
+            line_width=0,
+            annotation_text=f"{window['name']} (sets ranked here)",
+            annotation_position="top left",
+        )
+    fig.update_layout(yaxis_title="equity", height=440, legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
 def render_optimization_report(
     status: Mapping[str, Any],
     trials: Sequence[Mapping],
@@ -180,6 +208,17 @@ def render_optimization_report(
     s = status.get("optimization_summary") or {}
     validation = status.get("validation") or {}
     sections = [Section("Best parameter sets", best_sets_html(trials, summary))]
+    curves = status.get("best_set_curves")
+    if curves and curves["curves"]:
+        sections.append(
+            Section(
+                "Equity curves of the best sets",
+                figure(curves_figure(curves), "best-curves"),
+                f"The {len(curves['curves'])} best sets re-run as single backtests on the same "
+                "data over the whole dates; the shaded window is where they were ranked, the "
+                "rest is out of sample.",
+            )
+        )
     if len(summary["parameters"]) >= 2:
         sections.append(
             Section(

@@ -1,7 +1,8 @@
 """The stress-test report: the stored stress document in, HTML out.
 
-The terminal-return distribution of the held book with VaR and CVaR marked, the percentiles
-of the base run and of each stressed scenario run side by side, and the scenario table.
+The fan chart of the book's value over the horizon (per-day percentiles of the base run's first
+paths), the terminal-return distribution with VaR and CVaR marked, the percentiles of the base
+run and of each stressed scenario run side by side, and the scenario table.
 """
 
 from __future__ import annotations
@@ -48,6 +49,31 @@ def histogram_figure(mc: Mapping[str, Any]) -> go.Figure:
         bargap=0,
         height=400,
     )
+    return fig
+
+
+FAN_BANDS = (("p5", "p95", 0.15), ("p25", "p75", 0.3))
+
+
+def fan_figure(fan: Mapping[str, Any]) -> go.Figure:
+    """Per-day value percentiles: 5-95 and 25-75 bands around the median path value."""
+    days, levels = fan["days"], fan["percentiles"]
+    fig = go.Figure()
+    for low, high, opacity in FAN_BANDS:
+        fig.add_scatter(x=days, y=levels[high], mode="lines", line_width=0, showlegend=False)
+        fig.add_scatter(
+            x=days,
+            y=levels[low],
+            mode="lines",
+            line_width=0,
+            fill="tonexty",
+            fillcolor=f"rgba(31,95,168,{opacity})",
+            name=f"{low[1:]}-{high[1:]}th percentile",
+        )
+    fig.add_scatter(
+        x=days, y=levels["p50"], mode="lines", name="median", line_color=COLORS["strategy"]
+    )
+    fig.update_layout(xaxis_title="day", yaxis_title="book value", height=400)
     return fig
 
 
@@ -104,6 +130,16 @@ def render_stress_report(
     mc = document.get("monte_carlo")
     sections = []
     if mc:
+        if mc.get("fan"):
+            sections.append(
+                Section(
+                    "Value over the horizon",
+                    figure(fan_figure(mc["fan"]), "fan"),
+                    f"Percentiles of the book's value on each day across the first "
+                    f"{mc['fan']['paths']:,} of the base run's {mc['iterations']:,} paths "
+                    "(the same paths, re-drawn day by day).",
+                )
+            )
         sections += [
             Section(
                 "Terminal returns",
@@ -113,7 +149,8 @@ def render_stress_report(
             ),
             Section("Tail figures", tail_html(mc)),
             Section(
-                "Return percentiles, base and stressed", figure(percentiles_figure(document), "fan")
+                "Return percentiles, base and stressed",
+                figure(percentiles_figure(document), "percentiles"),
             ),
         ]
     if document["scenarios"]:

@@ -127,9 +127,36 @@ def _status_select(by_owner: bool) -> Any:
     return stmt
 
 
-def mark_enqueued(session: Session, job_id: str, task_id: str, **values: Any) -> None:
-    """Record the message that now carries a queued job (its task id and when it was sent)."""
-    _update(session, job_id, (QUEUED,), task_id=task_id, enqueued_at=utcnow(), **values)
+def mark_enqueued(session: Session, job_id: str, task_id: str, **values: Any) -> bool:
+    """Record the message that now carries a queued job (its task id and when it was sent);
+    False when the job is no longer queued."""
+    return _update(session, job_id, (QUEUED,), task_id=task_id, enqueued_at=utcnow(), **values)
+
+
+OWNER_LOCKS = 0x4E42
+"""The first key of the per-owner advisory locks (``pg_advisory_xact_lock(OWNER_LOCKS, h)``)."""
+
+
+def running_of_owner(session: Session, job_id: str, stale_before: datetime) -> int:
+    """How many other jobs of ``job_id``'s owner hold a live lease (running or cancelling, with
+    a heartbeat since ``stale_before``: a job whose worker died does not hold a turn).
+
+    On PostgreSQL the count is taken under a per-owner advisory lock held to the end of the
+    transaction, so two workers claiming one owner's jobs at once count one after the other
+    (SQLite serializes writers anyway)."""
+    owner = session.scalar(sa.select(Job.owner).where(Job.id == job_id))
+    if owner is None:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        lock = sa.func.pg_advisory_xact_lock(OWNER_LOCKS, sa.func.hashtext(owner))
+        session.execute(sa.select(lock))
+    query = sa.select(sa.func.count()).where(
+        Job.owner == owner,
+        Job.status.in_(LEASED),
+        Job.heartbeat_at >= stale_before,
+        Job.id != job_id,
+    )
+    return int(session.scalar(query) or 0)
 
 
 def claim(

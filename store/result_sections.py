@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 SECTIONS = ("include_trades", "include_positions", "include_analytics")
+CURVES_SECTION = "include_curves"
+"""An optimization's best sets' equity curves: the report reads them, ``GET /optimization/{id}``
+leaves them out."""
 
 
 def diff(full: Mapping[str, Any], lighter: Mapping[str, Any]) -> dict[str, Any]:

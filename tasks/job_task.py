@@ -4,7 +4,9 @@
 base task wraps every task in the same transaction and error handling). The routine:
 
 1. claims the job (a guarded UPDATE, transient errors retried in place); a delivery that
-   cannot claim it explains why and stops;
+   cannot claim it explains why and stops; one whose owner already runs
+   ``NAUTILUS_MAX_RUNNING_PER_OWNER`` jobs leaves it queued and sends it again
+   ``NAUTILUS_QUOTA_WAIT`` seconds later, behind other owners' work (``wait_turn``);
 2. records the kind's ``started`` event with the claim (the outbox), relays it, and keeps the
    lease alive while ``work`` runs;
 3. ends the job whatever ``work`` raises: cancelled, failed with a code, retried (transient
@@ -27,10 +29,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session
 
 from store import jobs
+from store.db import transaction
 from tasks.context import TaskContext, context
-from tasks.lease import Lease, LeaseKeeper, LeaseLost, acquire
+from tasks.lease import Lease, LeaseKeeper, LeaseLost, OwnerBusy, acquire
 from tasks.outcomes import end, fail, retry_or_fail, unclaimable
 from tasks.progress import ProgressReporter
+from tasks.reconcile import send
 from tasks.transient import TRANSIENT
 from workers.app import celery_app
 from workers.kinds import CANCELLED, STARTED, JobKind
@@ -83,7 +87,10 @@ def run_job(task: Task, kind: JobKind, job_id: str, work: Work) -> str:
         event = ctx.outbox.record(session, kind, STARTED, job_id, data)
         return (job.spec, job.queue, job.attempts, job.started_at), event
 
-    claimed = acquire(ctx, job_id, task.request.hostname or "unknown", started)
+    try:
+        claimed = acquire(ctx, job_id, task.request.hostname or "unknown", started)
+    except OwnerBusy as busy:
+        return wait_turn(ctx, kind, busy)
     if claimed is None:
         return unclaimable(ctx, job_id)
     lease, (row, event) = claimed
@@ -94,6 +101,21 @@ def run_job(task: Task, kind: JobKind, job_id: str, work: Work) -> str:
             return _ended(JobRun(ctx, kind, lease, *row, progress=progress), work)
     except TRANSIENT as exc:
         return retry_or_fail(task, ctx, lease, kind, exc)
+
+
+def wait_turn(ctx: TaskContext, kind: JobKind, busy: OwnerBusy) -> str:
+    """Leave the job queued and send it again later: the owner's running jobs hold every turn
+    (the delivery ends at once, so the worker takes other owners' work meanwhile)."""
+    limit, wait = ctx.settings.max_running_per_owner, ctx.settings.quota_wait_s
+    with transaction(ctx.sessions) as session:
+        job = jobs.get_job(session, busy.job_id)
+        queue = job.queue if job is not None else ""
+    message = (
+        f"waiting: its owner runs {busy.running} jobs (NAUTILUS_MAX_RUNNING_PER_OWNER={limit})"
+    )
+    if job is None or not send(ctx, busy.job_id, kind.name, queue, wait, progress_message=message):
+        return unclaimable(ctx, busy.job_id)
+    return f"owner busy, tried again in {wait:g} s"
 
 
 Row = tuple[dict[str, Any], str, int, datetime | None]

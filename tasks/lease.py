@@ -33,6 +33,15 @@ class LeaseLost(Exception):
     """Another delivery owns the job now; this one must stop without writing."""
 
 
+class OwnerBusy(Exception):
+    """The job's owner already runs as many jobs as ``NAUTILUS_MAX_RUNNING_PER_OWNER`` allows:
+    the job stays queued, untouched, until a later delivery finds a free turn."""
+
+    def __init__(self, job_id: str, running: int) -> None:
+        super().__init__(f"job {job_id}: its owner runs {running} jobs")
+        self.job_id, self.running = job_id, running
+
+
 @dataclass(frozen=True)
 class Lease:
     job_id: str
@@ -44,13 +53,18 @@ def acquire(
     ctx: TaskContext, job_id: str, worker: str, then: Callable[[Session, Lease], T]
 ) -> tuple[Lease, T] | None:
     """Claim ``job_id`` for this delivery and run ``then`` in the claim's transaction (the
-    started event commits with the claim); None when the job is not ours to run. A transient
-    database error is retried in place (``tasks.transient``) before it reaches the task."""
+    started event commits with the claim); None when the job is not ours to run, ``OwnerBusy``
+    when its owner has no free turn. A transient database error is retried in place
+    (``tasks.transient``) before it reaches the task."""
     lease = Lease(job_id, uuid.uuid4().hex, worker)
     stale_before = utcnow() - timedelta(seconds=ctx.settings.job_stale_after_s)
+    limit = ctx.settings.max_running_per_owner
 
     def claim() -> tuple[Lease, T] | None:
         with transaction(ctx.sessions) as session:
+            running = jobs.running_of_owner(session, job_id, stale_before) if limit else 0
+            if limit and running >= limit:
+                raise OwnerBusy(job_id, running)
             if not jobs.claim(
                 session, job_id, lease_id=lease.lease_id, worker=worker, stale_before=stale_before
             ):

@@ -16,6 +16,7 @@ from typing import Any
 from store import jobs, trials
 from store.db import transaction
 from store.models import utcnow
+from store.result_sections import CURVES_SECTION, diff
 from tasks import outcomes
 from tasks.context import TaskContext
 from tasks.lease import Lease, LeaseKeeper, LeaseLost
@@ -180,7 +181,9 @@ def _display_best(job: JobView, progress: Any, window: str) -> dict[str, Any]:
 def complete(ctx: TaskContext, lease: Lease, job: JobView, status: str) -> str:
     """Build the result from every scored trial, store it and end the job in ``status``."""
     from engine.canonical import input_digest
+    from engine.optimize.curves import CURVES, best_set_curves
     from engine.optimize.run import optimization_document
+    from engine.optimize.windows import selection_window
 
     with transaction(ctx.sessions) as session:
         scored = trials.all_trials(session, job.id)
@@ -189,10 +192,14 @@ def complete(ctx: TaskContext, lease: Lease, job: JobView, status: str) -> str:
         return end(ctx, lease, OPTIMIZATION, status, error)
     elapsed = (elapsed_ms(job) or 0.0) / 1000.0
     market = job_market(job)
-    document = optimization_document(job.request, scored, folds_of(job), elapsed_s=elapsed)
+    folds = folds_of(job)
+    document = optimization_document(job.request, scored, folds, elapsed_s=elapsed)
+    curves = best_set_curves(job.request, market, scored, selection_window(folds))
     base_hash = job.request.base_spec.content_hash()
+    full = {**document, CURVES: curves}
     done = Completion(
-        document=document,
+        document=full,
+        sections={CURVES_SECTION: diff(full, document)},
         digest=input_digest(base_hash, market.source, market.version),
         dataset_version=market.version or None,
         row={"processing_time_ms": round(elapsed * 1000.0, 3)},

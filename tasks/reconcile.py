@@ -120,9 +120,19 @@ def resend(ctx: TaskContext, job_id: str, kind: str, queue: str) -> None:
     send(ctx, job_id, kind, target_queue(queue, live_pools(ctx.redis)))
 
 
-def send(ctx: TaskContext, job_id: str, kind: str, queue: str) -> None:
-    """Record a new message for ``job_id`` on ``queue``, then send it."""
+def send(
+    ctx: TaskContext,
+    job_id: str,
+    kind: str,
+    queue: str,
+    countdown: float | None = None,
+    **values: Any,
+) -> bool:
+    """Record a new message for ``job_id`` on ``queue`` (and ``values`` on its row), then send
+    it, ``countdown`` seconds from now; False (nothing sent) when the job is no longer queued."""
     task_id = uuid.uuid4().hex
     with transaction(ctx.sessions) as session:
-        jobs.mark_enqueued(session, job_id, task_id, queue=queue)
-    send_job(celery_app, kind_named(kind), job_id, queue, task_id)
+        if not jobs.mark_enqueued(session, job_id, task_id, queue=queue, **values):
+            return False
+    send_job(celery_app, kind_named(kind), job_id, queue, task_id, countdown)
+    return True

@@ -10,11 +10,19 @@ from workers.kinds import JobKind
 from workers.queues import CONTROL
 
 
-def send_job(app: Celery, kind: JobKind, job_id: str, queue: str, task_id: str) -> None:
+def send_job(
+    app: Celery,
+    kind: JobKind,
+    job_id: str,
+    queue: str,
+    task_id: str,
+    countdown: float | None = None,
+) -> None:
     """Enqueue the task that starts job ``job_id``; call it only after its row has committed.
 
     A kind whose starting task is bookkeeping (an optimization's plan) starts on ``control``;
-    the work it fans out goes to ``queue``, the job's own."""
+    the work it fans out goes to ``queue``, the job's own. ``countdown``: not before this many
+    seconds."""
     queue = start_queue(kind, queue)
     app.send_task(
         kind.task,
@@ -22,6 +30,7 @@ def send_job(app: Celery, kind: JobKind, job_id: str, queue: str, task_id: str) 
         queue=queue,
         routing_key=queue,
         task_id=task_id,
+        countdown=countdown,
         ignore_result=True,
         argsrepr=repr([job_id]),
         kwargsrepr="{}",

@@ -20,7 +20,9 @@ from sklearn.covariance import LedoitWolf
 
 import accel.device
 from accel import montecarlo as kernel
+from accel.montecarlo_paths import path_values
 from engine.errors import DataError, SpecError
+from engine.stress.fan import FAN_PATHS, fan_document
 from engine.stress.request import StressRequest, check_book_symbols, check_simulation_size
 from engine.stress.scenarios import (
     Scenario,
@@ -210,29 +212,38 @@ def monte_carlo(
     multipliers=None,
     dtype=None,
     budget=None,
+    fan: bool = False,
 ) -> dict:
     """One Monte Carlo run of ``book`` (after ``shocks``) as a document; ``stream`` 0 is the
-    base run, ``i + 1`` the stressed run of scenario ``i`` (independent draws, same seed)."""
+    base run, ``i + 1`` the stressed run of scenario ``i`` (independent draws, same seed).
+    ``fan`` adds the per-day value percentiles of the run's first ``FAN_PATHS`` paths."""
     n = len(book.symbols)
     dtype = np.dtype(dtype or accel.device.compute_dtype())
     shocks = np.zeros(n) if shocks is None else shocks
     multipliers = np.ones(n) if multipliers is None else multipliers
     model, kbook, basis = simulation_inputs(request, book, history, shocks, multipliers, dtype)
-    summary = kernel.simulate_summary(
-        model,
-        kbook,
-        n_paths=request.monte_carlo_iterations,
+    draws = dict(
         horizon=request.horizon_days,
         method=request.method,
         seed=request.seed,
         stream=stream,
         block=request.block_size,
+        antithetic=request.antithetic,
+    )
+    summary = kernel.simulate_summary(
+        model,
+        kbook,
+        n_paths=request.monte_carlo_iterations,
         budget=budget or accel.device.memory_budget(),
         quantiles=tuple(p / 100 for p in PERCENTILES),
         tails=TAILS,
         bins=HISTOGRAM_BINS,
-        antithetic=request.antithetic,
+        **draws,
     )
+    extra = {}
+    if fan:
+        n_fan = min(FAN_PATHS, request.monte_carlo_iterations)
+        extra["fan"] = fan_document(path_values(model, kbook, n_paths=n_fan, **draws), book.value)
     return {
         "method": request.method,
         "basis": basis,
@@ -245,6 +256,7 @@ def monte_carlo(
         "start_value": book.value,
         "dtype": dtype.name,
         **summary_document(summary, book.value),
+        **extra,
     }
 
 
@@ -312,7 +324,7 @@ def run_stress_test(
     report(0.1, "scenarios")
     scenarios = scenario_results(request, book, history, betas, dtype=dtype, budget=budget)
     report(0.5, "monte carlo")
-    base = monte_carlo(request, book, history, dtype=dtype, budget=budget)
+    base = monte_carlo(request, book, history, dtype=dtype, budget=budget, fan=True)
     loss = expected_loss(scenarios)
     rerun = None
     if request.strategy_paths and strategy_rerun is not None:

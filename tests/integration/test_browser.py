@@ -118,18 +118,19 @@ def test_reports_dashboard_and_docs_render_offline(browser, url, key, make_spec,
 
     assert client.wait(optimization, progress=False)["status"] == "completed"
     assert client.wait(stress, progress=False)["status"] == "completed"
-    for path, shot, selector in (
-        (f"/backtests/{backtest.id}/report", "backtest_report.png", "#distribution .main-svg"),
+    for path, shot, selectors in (
+        (f"/backtests/{backtest.id}/report", "backtest_report.png", ["#distribution"]),
         (
             f"/optimization/{optimization.id}/report",
             "optimization_report.png",
-            "#heatmap .main-svg",
+            ["#heatmap", "#best-curves"],
         ),
-        (f"/stress-test/{stress.id}/report", "stress_report.png", "#histogram .main-svg"),
+        (f"/stress-test/{stress.id}/report", "stress_report.png", ["#fan", "#histogram"]),
     ):
         visit = Visit(signed_in, url)
         visit.page.goto(url + path)
-        visit.page.wait_for_selector(selector)
+        for selector in selectors:  # each figure drawn by plotly
+            visit.page.wait_for_selector(f"{selector} .main-svg")
         time.sleep(0.5)
         visit.page.screenshot(path=str(shots / shot), full_page=True)
         visit.clean()

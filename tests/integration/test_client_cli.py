@@ -78,6 +78,7 @@ def test_client_runs_an_optimization_and_a_stress_test(url, key, make_spec):
     assert client.wait(stress, progress=False)["status"] == "completed"
     report = client.request("GET", f"/stress-test/{stress.id}/report").text
     assert 'id="histogram"' in report and "2008_financial_crisis" in report
+    assert "Value over the horizon" in report and "first 1,000 of the base run" in report
 
 
 def test_jobs_leaderboard_and_cancel(url, key, make_spec):

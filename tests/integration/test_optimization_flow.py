@@ -19,6 +19,7 @@ from engine.optimize import parse_optimization_request
 from engine.optimize.evaluate import window_market
 from engine.optimize.run import spec_folds
 from store.db import transaction
+from store.results import get_result
 from tests.integration.conftest import BOTH_BROKERS, Service
 from workers.events import STREAM
 
@@ -114,6 +115,18 @@ def test_chord_result_equals_single_backtests(on_broker, sessions, wait_for):
     assert document["parameters"]["optimized"] == best["params"]
     assert document["optimization_summary"]["iterations_completed"] == 12
     assert document["validation"]["overfitting_score"] is not None
+
+    # the best sets' curves: stored for the report (not in the status), single backtests
+    assert "best_set_curves" not in document
+    with transaction(sessions) as session:
+        curves = get_result(session, job_id).document["best_set_curves"]
+    assert [c["rank"] for c in curves["curves"]] == [1, 2, 3, 4, 5]
+    assert curves["curves"][0]["parameters"] == best["params"]
+    whole = run_backtest(dataclasses.replace(spec, strategy_parameters=best["params"]), market)
+    assert curves["curves"][0]["equity"] == pytest.approx(whole.equity.round(4).tolist())
+    assert len(curves["timestamps"]) == span.n_bars
+    report = shared.api.get(f"/optimization/{job_id}/report").get_data(as_text=True)
+    assert 'id="best-curves"' in report and "Equity curves of the best sets" in report
 
     page = shared.api.get(f"/optimization/{job_id}/trials?sort=total_return&page_size=5").get_json()
     returns = [item["metrics"]["total_return"] for item in page["items"]]

@@ -10,6 +10,7 @@ import pytest
 
 from accel.montecarlo import BLOCK
 from engine.errors import DataError, SpecError
+from engine.stress.fan import FAN_PATHS, FAN_PERCENTILES
 from engine.stress.montecarlo import (
     Book,
     History,
@@ -207,6 +208,26 @@ def test_stress_document_is_json_safe_reproducible_and_complete():
         m["return_percentiles"]["p95"] - m["return_percentiles"]["p5"] for m in (mc, stressed)
     ]
     assert spread[1] > spread[0]  # volatility x 2.5 after a 30 % loss still widens the spread
+
+
+@pytest.mark.parametrize(
+    "method", [{"method": "parametric_t"}, {"method": "bootstrap", "block_size": 3}]
+)
+def test_the_fan_is_drawn_from_the_runs_own_first_paths(method):
+    """With at most FAN_PATHS iterations the fan holds every path of the run: its last day's
+    percentiles are the run's terminal return percentiles, in money."""
+    request = _request(**method, monte_carlo_iterations=FAN_PATHS)
+    book = inline_book(request)
+    mc = run_stress_test(request, book, _history())["monte_carlo"]
+    fan = mc["fan"]
+    assert fan["paths"] == FAN_PATHS and fan["days"] == list(range(11))
+    for level in FAN_PERCENTILES:
+        series = fan["percentiles"][f"p{level}"]
+        assert series[0] == round(book.value, 2) and len(series) == 11
+        terminal = book.value * (1 + mc["return_percentiles"][f"p{level}"] / 100)
+        assert series[-1] == pytest.approx(terminal, rel=1e-6)  # float32 on a GPU
+    larger = _request(monte_carlo_iterations=2 * FAN_PATHS, scenarios=[])
+    assert run_stress_test(larger, book, _history())["monte_carlo"]["fan"]["paths"] == FAN_PATHS
 
 
 def test_bootstrap_of_a_backtest_resamples_the_strategy_returns():
