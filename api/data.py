@@ -24,8 +24,8 @@ from engine.data.quality import iso
 from engine.fields import SYMBOL_PATTERN
 from engine.spec import MAX_SYMBOLS
 from engine.spec_fields import DATE_SPAN, EARLIEST_DATE, LATEST_DATE
-from store.bar_import import parse_csv, parse_records, read_json_body
-from store.bar_reads import list_series, snapshot
+from store.bars.imports import parse_csv, parse_records, read_json_body
+from store.bars.reads import list_series, snapshot
 from store.data_import import ON_ERROR, import_parsed
 from store.data_validation import validate_stored
 from store.db import transaction

@@ -12,7 +12,7 @@ from typing import Any
 
 from api.context import ServiceContext
 from store import jobs
-from store.bar_reads import snapshot
+from store.bars.reads import snapshot
 from store.data_validation import validate_stored
 from workers.kinds import BACKTEST
 

@@ -57,7 +57,7 @@ def long_frame(symbols: list[str], days: int, offset: int = 0) -> pd.DataFrame:
 
 
 def bench_import(sessions, symbols: list[str], days: int, workdir: Path) -> None:
-    from store.bar_import import parse_file
+    from store.bars.imports import parse_file
     from store.data_import import import_parsed
 
     frame = long_frame(symbols, days)
@@ -78,9 +78,9 @@ def bench_import(sessions, symbols: list[str], days: int, workdir: Path) -> None
 
 
 def bench_load(sessions, symbols: list[str], days: int, import_days: int) -> None:
-    from store.bar_cache import BarCache, cached_market
-    from store.bar_reads import load_bars, snapshot
-    from store.bars import upsert_bars
+    from store.bars.cache import BarCache, cached_market
+    from store.bars.reads import load_bars, snapshot
+    from store.bars.writes import upsert_bars
     from store.db import transaction
 
     if days > import_days:

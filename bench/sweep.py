@@ -37,7 +37,7 @@ FEE = 0.002
 
 
 def goog_frame():
-    from store.bar_files import read_bar_file
+    from store.bars.files import read_bar_file
 
     return read_bar_file(ROOT / "examples" / "data" / "GOOG.csv")
 

@@ -59,7 +59,7 @@ def load_market(spec, bar_files: dict[str, str]):
     from engine.data.sources import SYNTHETIC, resolve_source
 
     if bar_files:
-        from store.bar_files import market_from_files
+        from store.bars.files import market_from_files
 
         return market_from_files(bar_files, frequency=spec.frequency)
     symbols = required_symbols(spec)
@@ -70,7 +70,7 @@ def load_market(spec, bar_files: dict[str, str]):
             symbols, spec.start_date, spec.end_date, spec.frequency, seed=spec.data_seed
         )
     from cli.data import sessions
-    from store.bar_cache import cached_market
+    from store.bars.cache import cached_market
 
     return cached_market(sessions(), None, symbols, spec.frequency, spec.start_date, spec.end_date)
 

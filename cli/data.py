@@ -68,7 +68,7 @@ def sessions() -> Any:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from store.bar_import import parse_file
+    from store.bars.imports import parse_file
 
     options = {"symbol": args.symbol, "frequency": args.frequency, "exchange": args.exchange}
     try:
@@ -107,7 +107,7 @@ def run_samples(args: argparse.Namespace) -> int:
 
 
 def run_symbols(args: argparse.Namespace) -> int:
-    from store.bar_reads import list_series, snapshot
+    from store.bars.reads import list_series, snapshot
 
     with snapshot(sessions()) as session:
         series = list_series(session, frequency=args.frequency)
@@ -121,7 +121,7 @@ def run_symbols(args: argparse.Namespace) -> int:
 def run_validate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from store.bar_reads import snapshot
+    from store.bars.reads import snapshot
     from store.data_validation import validate_stored
 
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]

@@ -16,7 +16,7 @@ SAMPLES = {"GOOG": "GOOG.csv", "SPX": "SPX.csv.gz", "IXIC": "IXIC.csv.gz"}
 
 def import_samples(sessions: Any) -> dict[str, dict[str, Any]]:
     """Store every sample series (daily bars, NYSE calendar); the import report of each."""
-    from store.bar_import import parse_file
+    from store.bars.imports import parse_file
     from store.data_import import import_parsed
 
     reports = {}

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.data.calendars import resolve_exchange
 from engine.errors import DataError, SpecError
-from store.bar_import import ParsedBars
-from store.bars import upsert_bars
+from store.bars.imports import ParsedBars
+from store.bars.writes import upsert_bars
 from store.db import transaction
 
 ON_ERROR = ("reject", "skip")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.data.quality import QualityRules, SymbolQuality, assess
 from engine.data.validation import validation_report
-from store.bar_reads import SOURCE, StoredBars, list_series, load_bars
+from store.bars.reads import SOURCE, StoredBars, list_series, load_bars
 
 
 @dataclass(frozen=True)

@@ -130,4 +130,5 @@ class Result(Base):
 
 # The bar store's and the optimization trials' tables live in their own modules; importing them
 # here puts them on Base.metadata wherever the models are loaded (Alembic, the schema check).
-from store import bar_models, keys, outbox, signal_sets, trials  # noqa: E402, F401
+from store import keys, outbox, signal_sets, trials  # noqa: E402, F401
+from store.bars import models as bar_models  # noqa: E402, F401

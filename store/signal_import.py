@@ -2,7 +2,7 @@
 
 Two shapes: **long** (a time column, ``Symbol``/``Ticker`` and ``Weight``: one row per symbol
 and date) or **wide** (a time column and one column per symbol). Times follow the bar files'
-rules (:mod:`store.bar_import`); daily times are read as session dates. Each rejected row (or
+rules (:mod:`store.bars.imports`); daily times are read as session dates. Each rejected row (or
 cell) is counted under one reason, with the first examples, in the report bar imports give:
 
 * ``unparseable_time``, ``bad_symbol``, ``duplicate_timestamp`` as for bars;
@@ -25,8 +25,8 @@ from engine.data.calendars import session_labels
 from engine.errors import DataError
 from engine.fields import SYMBOL_PATTERN
 from engine.signals import MAX_WEIGHT
-from store.bar_files import TIME_NAMES, _load_table
-from store.bar_import import SYMBOL_NAMES, _parse_times, _Rejections
+from store.bars.files import TIME_NAMES, _load_table
+from store.bars.imports import SYMBOL_NAMES, _parse_times, _Rejections
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.bar_cache import BarCache
+from store.bars.cache import BarCache
 
 SYNTHETIC = "synthetic"
 _cache: BarCache | None = None
@@ -30,7 +30,7 @@ def load_market(spec: Any) -> Any:
 def stored_market(spec: Any) -> Any:
     """The spec's window of stored bars, through this worker's cache (one read on a miss)."""
     from engine.backtest import required_symbols
-    from store.bar_cache import cached_market
+    from store.bars.cache import cached_market
     from tasks.context import context
 
     ctx = context()

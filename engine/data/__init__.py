@@ -1,4 +1,4 @@
-"""Market data sources: deterministic synthetic bars (real files live in ``store.bar_files``)."""
+"""Market data sources: deterministic synthetic bars (real files live in ``store.bars.files``)."""
 
 from engine.data.synthetic import FREQUENCIES, SymbolProfile, symbol_profile, synthetic_market
 

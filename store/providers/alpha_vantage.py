@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from store.bar_import import ParsedBars, parse_table
+from store.bars.imports import ParsedBars, parse_table
 from store.providers.base import (
     HttpClient,
     ProviderRejected,

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from engine.errors import DataError, SpecError
-from store.bar_files import market_from_files
-from store.bar_import import parse_csv, parse_file
-from store.bar_models import Bar
-from store.bar_reads import list_series, load_bars, snapshot
+from store.bars.files import market_from_files
+from store.bars.imports import parse_csv, parse_file
+from store.bars.models import Bar
+from store.bars.reads import list_series, load_bars, snapshot
 from store.data_import import ImportRejected, import_parsed
 from store.db import make_engine, make_session_factory
 from store.schema import upgrade

@@ -10,8 +10,8 @@ import pytest
 
 from engine.backtest import run_backtest
 from engine.spec import parse_spec
-from store.bar_files import market_from_files
-from store.bar_reads import snapshot
+from store.bars.files import market_from_files
+from store.bars.reads import snapshot
 from store.data_validation import validate_stored
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import pytest
 
 from engine.backtest import run_backtest
 from engine.spec import parse_spec
-from store.bar_files import market_from_files
+from store.bars.files import market_from_files
 from store.signal_import import parse_signals
 from tests.integration.test_data_api import GOOG, fresh, import_goog
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from engine.market import Market
-from store.bar_cache import BarCache, cached_market, market_bytes
-from store.bar_import import parse_csv
+from store.bars.cache import BarCache, cached_market, market_bytes
+from store.bars.imports import parse_csv
 from store.data_import import import_parsed
 from store.db import make_engine, make_session_factory
 from store.schema import upgrade

@@ -11,7 +11,7 @@ import pytest
 
 from engine.errors import DataError, SpecError
 from engine.market import FIELDS
-from store.bar_files import market_from_files, read_bar_file
+from store.bars.files import market_from_files, read_bar_file
 
 GOOG_CSV = Path(__file__).resolve().parents[3] / "examples" / "data" / "GOOG.csv"
 

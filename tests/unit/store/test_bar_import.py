@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from engine.errors import DataError
-from store.bar_import import parse_csv, parse_file, parse_records
+from store.bars.imports import parse_csv, parse_file, parse_records
 
 DAYS = ["2024-01-02", "2024-01-03", "2024-01-04"]
 ROWS = [(10.0, 11.0, 9.5, 10.5, 1000), (10.5, 12.0, 10.0, 11.5, 1200), (11.5, 11.8, 11.0, 11.2, 0)]

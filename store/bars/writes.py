@@ -24,7 +24,7 @@ from ulid import ULID
 from engine.data.calendars import DEFAULT_EXCHANGE
 from engine.errors import DataError
 from engine.market import FIELDS
-from store.bar_models import Bar, BarSeries
+from store.bars.models import Bar, BarSeries
 from store.db import dialect_insert
 from store.models import utcnow
 

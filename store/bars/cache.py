@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.market import FIELDS, Market
-from store.bar_reads import dataset_version, list_series, load_bars, snapshot
+from store.bars.reads import dataset_version, list_series, load_bars, snapshot
 
 Key = tuple[tuple[str, ...], str, str, str, str]
 

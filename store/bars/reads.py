@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.data.quality import SymbolBars
 from engine.market import FIELDS, Market
-from store.bar_models import Bar, BarSeries
-from store.bars import PG_EPOCH_US
+from store.bars.models import Bar, BarSeries
+from store.bars.writes import PG_EPOCH_US
 
 SOURCE = "database"
 

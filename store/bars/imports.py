@@ -1,6 +1,6 @@
 """Bars to import, checked row by row so every rejected row is counted with its reason.
 
-The file shapes are those of :mod:`store.bar_files` (whose table reader and column rules this
+The file shapes are those of :mod:`store.bars.files` (whose table reader and column rules this
 reuses): a time column (``Date``/``Datetime``/``Timestamp``/``Time``, ISO 8601 or epoch),
 ``Open``/``High``/``Low``/``Close``/``Volume`` in any case, ``Adj Close`` and other columns
 ignored. An optional ``Symbol`` (or ``Ticker``) column lets one file hold many symbols. A file
@@ -33,7 +33,7 @@ from engine.data.calendars import BAR_MINUTES, session_labels
 from engine.errors import DataError, SpecError
 from engine.fields import SYMBOL_PATTERN
 from engine.market import FIELDS
-from store.bar_files import _columns, _epoch, _load_table, _row
+from store.bars.files import _columns, _epoch, _load_table, _row
 
 SYMBOL_NAMES = ("symbol", "ticker")
 MAX_EXAMPLES = 20
