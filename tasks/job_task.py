@@ -109,12 +109,14 @@ def wait_turn(ctx: TaskContext, kind: JobKind, busy: OwnerBusy) -> str:
     limit, wait = ctx.settings.max_running_per_owner, ctx.settings.quota_wait_s
     with transaction(ctx.sessions) as session:
         job = jobs.get_job(session, busy.job_id)
-        queue = job.queue if job is not None else ""
+        queue = None if job is None else job.queue
     message = (
         f"waiting: its owner runs {busy.running} jobs (NAUTILUS_MAX_RUNNING_PER_OWNER={limit})"
     )
-    if job is None or not send(ctx, busy.job_id, kind.name, queue, wait, progress_message=message):
-        return unclaimable(ctx, busy.job_id)
+    if queue is None or not send(
+        ctx, busy.job_id, kind.name, queue, wait, progress_message=message
+    ):
+        return unclaimable(ctx, busy.job_id)  # gone, or no longer queued
     return f"owner busy, tried again in {wait:g} s"
 
 

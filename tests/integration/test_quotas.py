@@ -39,7 +39,8 @@ def test_an_owner_at_its_running_quota_waits_without_blocking_another(deploy, wa
 
     rows = {job: wait_for(job, lambda r: r["status"] in DONE, timeout=240) for job in alices}
     bob_row = wait_for(bobs, lambda r: r["status"] in DONE, timeout=240)
-    assert all(r["status"] == "completed" for r in [*rows.values(), bob_row])
+    ended = [*rows.values(), bob_row]
+    assert all(r["status"] == "completed" for r in ended), [r["error"] for r in ended]
     spans = sorted((r["started_at"], r["finished_at"]) for r in rows.values())
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         assert end <= start, "two of alice's jobs ran at once"
