@@ -76,6 +76,13 @@ class BacktestSpec(Canonical):
         """The strategy to run: the registered one, or the compiled rules document."""
         return strategy_for(self.strategy_id, self.strategy)
 
+    def strategy_provenance(self) -> dict[str, Any]:
+        """What results record about what decided the positions: the strategy (with its
+        package), or the uploaded signal set of a ``target_weights`` run."""
+        if self.strategy_id == TARGET_WEIGHTS:
+            return {"strategy_id": TARGET_WEIGHTS, "signal_set_id": self.signal_set_id}
+        return self.strategy_definition().provenance()
+
     @property
     def periods_per_year(self) -> float:
         return PERIODS_PER_YEAR[self.frequency]

@@ -118,3 +118,12 @@ def test_target_weights_spec_rules():
     assert "signal_set_id" in caught.value.errors
     with pytest.raises(DataError, match="signal set"):
         run_backtest(_spec(), _market(), backend="jax")
+
+
+def test_results_record_the_signal_set_as_the_strategy():
+    result = run_backtest(_spec(), _market(), signals=SIGNALS)
+    summary = result.document()["execution_summary"]
+    assert summary["strategy"] == {
+        "strategy_id": "target_weights",
+        "signal_set_id": _spec().signal_set_id,
+    }
