@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 10's GPU check on a lent device machine (see bench/gpu_device.py): installs the wheels
-# carried in .whl/ (what the device image lacks), then runs every step, output teed to $OUT.
+# carried in .whl/ (what the device image lacks: bench/gpu_device_wheels.txt), then runs every
+# step, output teed to $OUT.
 set -o pipefail
 OUT=${OUT:-var/gpu-device}
 mkdir -p "$OUT"
