@@ -132,9 +132,14 @@ def average_true_range(bars: Bars, window: int) -> jnp.ndarray:
     return ind.wilder_average(true_range, jnp.array([window]))[0]
 
 
-def exit_inputs(exits: Mapping[str, Mapping[str, float]], bars: Bars, fill: str) -> ExitInputs:
-    """The kernels' view of ``exits`` (numpy float64). The ATR of a position opened at bar t
-    is that of the bar that decided it: t - 1 for ``next_open`` fills, t for ``close``."""
+def exit_inputs(
+    exits: Mapping[str, Mapping[str, float]] | None, bars: Bars, fill: str
+) -> ExitInputs | None:
+    """The kernels' view of ``exits`` (numpy float64; None when it asks for none). The ATR of
+    a position opened at bar t is that of the bar that decided it: t - 1 for ``next_open``
+    fills, t for ``close``."""
+    if not exits:
+        return None
     steps, width = bars.close.shape
     fraction = np.full(len(EXIT_KINDS), np.inf)
     atr = np.zeros((steps, len(EXIT_KINDS), width))
