@@ -124,7 +124,7 @@ def _execution_summary(result: BacktestResult) -> dict[str, Any]:
         "input_digest": result.input_digest,
         "fill": result.spec.fill,
         "fractional_shares": result.spec.fractional_shares,
-        "strategy": result.spec.strategy_definition().provenance(),
+        "strategy": result.spec.strategy_provenance(),
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from engine import signals
 from engine.canonical import Canonical
 from engine.data.sources import SYNTHETIC, resolve_source
 from engine.errors import SpecError
@@ -75,6 +76,12 @@ class BacktestSpec(Canonical):
     def strategy_definition(self) -> Strategy:
         """The strategy to run: the registered one, or the compiled rules document."""
         return strategy_for(self.strategy_id, self.strategy)
+
+    def strategy_provenance(self) -> dict[str, Any]:
+        """What results record about the strategy (for ``target_weights``, its signal set)."""
+        if self.strategy_id == TARGET_WEIGHTS:
+            return signals.provenance(self.signal_set_id)
+        return self.strategy_definition().provenance()
 
     @property
     def periods_per_year(self) -> float:

@@ -16,6 +16,7 @@ import pytest
 from engine.backtest import run_backtest
 from engine.errors import DataError
 from engine.market import Market
+from engine.report import results_document
 from engine.signals import weights_on_bars
 from engine.spec import parse_spec
 
@@ -104,6 +105,18 @@ def test_three_symbol_weights_to_the_cent(backend):
     assert round(result.equity[-1], 2) == round(equity[-1], 2)
     fills = [(f.bar, f.symbol, f.quantity > 0) for f in result.fills]
     assert fills == [(1, "A", True), (1, "B", True), (3, "A", False), (3, "C", True)]
+
+
+def test_results_record_the_signal_set():
+    result = run_backtest(_spec(signal_set_id="s1"), _market(), signals=SIGNALS)
+    document = results_document(result, False, False, False)
+    assert document["execution_summary"]["strategy"] == {
+        "strategy_id": "target_weights",
+        "version": "1.0",
+        "package": None,
+        "package_version": None,
+        "signal_set_id": "s1",
+    }
 
 
 def test_target_weights_spec_rules():
