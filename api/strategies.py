@@ -2,9 +2,9 @@
 
 Read from the engine's registry (``engine.strategies``): the id, the version, the aliases that
 resolve to it, each parameter's type, default, range and meaning, and the rules between them;
-the package (and its version) of strategies installed from packages, every installed package
-(with its error if it did not load), and the vocabulary of rules documents
-(``strategy_id: "rules"``).
+the package (and its version) of strategies installed from packages, ``target_weights`` (which
+``requires`` a ``signal_set_id``), every installed package (with its error if it did not
+load), and the vocabulary of rules documents (``strategy_id: "rules"``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ class StrategySchema(Schema):
     constraints = fields.List(fields.String(), metadata={"description": "rules between params"})
     package = fields.String(allow_none=True, metadata={"description": "its strategy package"})
     package_version = fields.String(allow_none=True)
+    requires = fields.List(
+        fields.String(),
+        metadata={"description": "request fields it needs besides strategy_parameters",
+                  "example": ["signal_set_id"]},
+    )  # fmt: skip
 
 
 class PackageSchema(Schema):
@@ -74,12 +79,14 @@ class StrategyListSchema(Schema):
 def list_strategies() -> dict[str, Any]:
     """Every registered strategy with its parameter schema, version and aliases; the rules
     documents' indicator library; the installed strategy packages."""
+    from engine import signals
     from engine.strategies import get_strategy, strategy_ids
     from engine.strategies.registry import packages
     from engine.strategies.rules import describe_library
 
     return {
-        "strategies": [get_strategy(sid).describe() for sid in strategy_ids()],
+        "strategies": [get_strategy(sid).describe() for sid in strategy_ids()]
+        + [signals.describe()],
         "rules": describe_library(),
         "packages": [package.describe() for package in packages()],
     }
@@ -90,9 +97,12 @@ def list_strategies() -> dict[str, Any]:
 @blp.alt_response(404, schema=ErrorSchema)
 def get_strategy_schema(strategy_id: str) -> dict[str, Any]:
     """One strategy, by id or alias."""
+    from engine import signals
     from engine.errors import SpecError
     from engine.strategies import get_strategy
 
+    if strategy_id == signals.TARGET_WEIGHTS:
+        return signals.describe()
     try:
         return get_strategy(strategy_id).describe()
     except SpecError as exc:

@@ -140,7 +140,7 @@ def run_backtest(
         strategy = spec.strategy_definition()
         params = strategy.encode([spec.strategy_parameters])
     rules = rules_for(spec, traded.symbols)
-    exits = exit_inputs(spec.exits, bars, spec.fill) if spec.exits else None
+    exits = exit_inputs(rules.exits, bars, rules.fill)
     report(0.2, "simulating")
     _, path = simulate_lanes(
         bars,

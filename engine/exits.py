@@ -124,17 +124,14 @@ def json_schema() -> dict[str, Any]:
     }
 
 
-def average_true_range(bars: Bars, window: int) -> jnp.ndarray:
-    """``(T, S)`` Wilder ATR of ``window`` bars (true range from the second bar on)."""
-    prior = jnp.concatenate([jnp.full_like(bars.close[:1], jnp.nan), bars.close[:-1]])
-    high, low = bars.high, bars.low
-    true_range = jnp.maximum(high - low, jnp.maximum(jnp.abs(high - prior), jnp.abs(low - prior)))
-    return ind.wilder_average(true_range, jnp.array([window]))[0]
-
-
-def exit_inputs(exits: Mapping[str, Mapping[str, float]], bars: Bars, fill: str) -> ExitInputs:
-    """The kernels' view of ``exits`` (numpy float64). The ATR of a position opened at bar t
-    is that of the bar that decided it: t - 1 for ``next_open`` fills, t for ``close``."""
+def exit_inputs(
+    exits: Mapping[str, Mapping[str, float]] | None, bars: Bars, fill: str
+) -> ExitInputs | None:
+    """The kernels' view of ``exits`` (numpy float64; None when it asks for none). The ATR is
+    the indicator library's (a rules document's ``atr(n)``); that of a position opened at bar
+    t is the ATR of the bar that decided it: t - 1 for ``next_open`` fills, t for ``close``."""
+    if not exits:
+        return None
     steps, width = bars.close.shape
     fraction = np.full(len(EXIT_KINDS), np.inf)
     atr = np.zeros((steps, len(EXIT_KINDS), width))
@@ -146,7 +143,9 @@ def exit_inputs(exits: Mapping[str, Mapping[str, float]], bars: Bars, fill: str)
             fraction[j] = rule["fraction"]
             continue
         fraction[j] = 0.0
-        values = rule["atr"] * np.asarray(average_true_range(bars, int(rule["window"])), float)
+        window = jnp.array([int(rule["window"])])
+        wilder = ind.average_true_range(bars.high, bars.low, bars.close, window)[0]
+        values = rule["atr"] * np.asarray(wilder, float)
         if fill == "next_open":
             values = np.concatenate([np.full((1, width), np.nan), values[:-1]])
         atr[:, j] = values

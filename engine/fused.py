@@ -21,6 +21,7 @@ from accel import jit
 from accel.kernel import Account, Costs, Path
 from accel.lanes import STAT_FIELDS
 from accel.lanes_codegen import LegCode, kernels, legs_rule, top_k_rule, weights_rule
+from engine.exits import exit_inputs
 from engine.fused_scores import block_ids, scores_from_stats
 from engine.portfolio import Limits
 from engine.signals import TARGET_WEIGHTS
@@ -241,7 +242,8 @@ def _sweep(strategy, bars, params, rules, benchmark, per_symbol, tail_risk, bloc
     n_sets, (steps, n_symbols) = len(params["_sets"]), bars.close.shape
     width = 1 if per_symbol else n_symbols
     lanes_per_set = n_symbols if per_symbol else 1
-    x = _Inputs(strategy, bars, params, rules.fill, rules.costs, rules.limits)
+    exits = exit_inputs(rules.exits, bars, rules.fill)
+    x = _Inputs(strategy, bars, params, rules.fill, rules.costs, rules.limits, exits)
     n_lanes = n_sets * lanes_per_set
     rf = rules.risk_free_rate / rules.periods_per_year
     bench = np.zeros(0) if benchmark is None else _returns(benchmark)

@@ -10,6 +10,7 @@ fills (next open by default), costs and exit orders as any strategy's weights.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,33 @@ import pandas as pd
 from engine.errors import DataError
 
 TARGET_WEIGHTS = "target_weights"
+VERSION = "1.0"
 MAX_WEIGHT = 10.0
+
+
+def provenance(signal_set_id: str | None) -> dict[str, Any]:
+    """What results record about a ``target_weights`` run (as ``Strategy.provenance``)."""
+    return {
+        "strategy_id": TARGET_WEIGHTS,
+        "version": VERSION,
+        "package": None,
+        "package_version": None,
+        "signal_set_id": signal_set_id,
+    }
+
+
+def describe() -> dict[str, Any]:
+    """Its ``GET /strategies`` entry (as ``Strategy.describe``): no parameters, but the
+    request needs ``signal_set_id``."""
+    return {
+        **provenance(None),
+        "description": "Trades uploaded target weights (POST /data/signals) with the "
+        "execution rules, caps, costs and exit orders of any strategy.",
+        "aliases": [],
+        "parameters": {},
+        "constraints": [],
+        "requires": ["signal_set_id"],
+    }
 
 
 def weights_on_bars(

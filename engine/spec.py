@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from engine import signals
 from engine.canonical import Canonical
 from engine.data.sources import SYNTHETIC, resolve_source
 from engine.errors import SpecError
@@ -77,10 +78,9 @@ class BacktestSpec(Canonical):
         return strategy_for(self.strategy_id, self.strategy)
 
     def strategy_provenance(self) -> dict[str, Any]:
-        """What results record about what decided the positions: the strategy (with its
-        package), or the uploaded signal set of a ``target_weights`` run."""
+        """What results record about the strategy (for ``target_weights``, its signal set)."""
         if self.strategy_id == TARGET_WEIGHTS:
-            return {"strategy_id": TARGET_WEIGHTS, "signal_set_id": self.signal_set_id}
+            return signals.provenance(self.signal_set_id)
         return self.strategy_definition().provenance()
 
     @property

@@ -17,6 +17,7 @@ import numpy as np
 
 import accel.device
 from accel.kernel import Costs
+from engine.exits import ExitInputs, exit_inputs
 from engine.metrics import performance_metrics
 from engine.portfolio import Limits, limits_for
 from engine.simulation import run_lanes
@@ -40,6 +41,8 @@ class SweepRules(NamedTuple):
     risk_free_rate: float
     fill: str = "next_open"
     whole_shares: bool = False
+    exits: Mapping[str, Mapping[str, float]] | None = None
+    """The spec's exit orders (``engine.exits``), the same for every set."""
 
 
 def rules_for(spec: BacktestSpec, symbols: Sequence[str]) -> SweepRules:
@@ -58,10 +61,13 @@ def rules_for(spec: BacktestSpec, symbols: Sequence[str]) -> SweepRules:
         risk_free_rate=spec.risk_free_rate,
         fill=spec.fill,
         whole_shares=not spec.fractional_shares,
+        exits=spec.exits,
     )
 
 
-def _score(bars, params, benchmark, rules: SweepRules, strategy, dtype, extra, tail_risk) -> dict:
+def _score(
+    bars, params, benchmark, rules: SweepRules, exits, strategy, dtype, extra, tail_risk
+) -> dict:
     account, path = run_lanes(
         bars,
         params,
@@ -73,6 +79,7 @@ def _score(bars, params, benchmark, rules: SweepRules, strategy, dtype, extra, t
         whole_shares=rules.whole_shares,
         record=False,
         dtype=dtype,
+        exits=exits,
     )
     scores = performance_metrics(
         path.equity.T,
@@ -114,6 +121,7 @@ def _score_chunk(
     params,
     benchmark,
     rules_dynamic,
+    exits,
     *,
     strategy,
     fill,
@@ -125,15 +133,18 @@ def _score_chunk(
 ):
     rules = SweepRules(*rules_dynamic, fill=fill, whole_shares=whole_shares)
     if not per_symbol:
-        return _score(bars, params, benchmark, rules, strategy, dtype, extra, tail_risk)
+        return _score(bars, params, benchmark, rules, exits, strategy, dtype, extra, tail_risk)
     fields = bars.series_fields()
     columns = Bars(1, 1, 1, 1, 1, None, None if bars.volume is None else 1)
+    exit_columns = None if exits is None else ExitInputs(None, 2)
 
-    def one_symbol(column_bars):
+    def one_symbol(column_bars, column_exits):
         single = column_bars._replace(**{f: getattr(column_bars, f)[:, None] for f in fields})
-        return _score(single, params, None, rules, strategy, dtype, extra, tail_risk)
+        if column_exits is not None:
+            column_exits = column_exits._replace(atr=column_exits.atr[:, :, None])
+        return _score(single, params, None, rules, column_exits, strategy, dtype, extra, tail_risk)
 
-    return jax.vmap(one_symbol, in_axes=(columns,), out_axes=1)(bars)
+    return jax.vmap(one_symbol, in_axes=(columns, exit_columns), out_axes=1)(bars, exits)
 
 
 def chunk_size(n_sets: int, n_bars: int, n_symbols: int, itemsize: int, budget: int) -> int:
@@ -174,6 +185,7 @@ def sweep(
     ``extra(equity)`` maps the ``(T, P)`` equity paths to more ``(P, ...)`` scores inside the
     kernel; it is a static argument of the compiled chunk, so it must hash by value.
     ``tail_risk`` adds ``var_95``/``cvar_95`` (a partial sort per set: slow on XLA's CPU).
+    ``rules.exits`` puts the same exit orders on every set's positions.
     ``backend`` ``numba`` (the default on a CPU, ``accel.device.simulation_backend()``) runs
     the fused per-lane loop, which supports ``extra`` only as ``BlockStats`` (``n_blocks``,
     ``risk_free_per_period``); ``jax`` runs the scan in memory chunks.
@@ -207,6 +219,7 @@ def sweep(
         rules.risk_free_rate,
     )
     bench = None if benchmark is None else jnp.asarray(benchmark, bars.close.dtype)
+    exits = exit_inputs(rules.exits, bars, rules.fill)
     parts: list[dict[str, np.ndarray]] = []
     for start in range(0, n_sets, size):
         take = np.arange(start, start + size) % n_sets  # the last chunk is padded with early sets
@@ -216,6 +229,7 @@ def sweep(
             chunk,
             bench,
             dynamic,
+            exits,
             strategy=strategy,
             fill=rules.fill,
             whole_shares=rules.whole_shares,

@@ -97,12 +97,14 @@ def evaluate_batch(
     blocks: int = 0,
     memory_budget: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    backend: str | None = None,
 ) -> list[dict[str, Any]]:
     """``{"params", "metrics"[, "blocks"]}`` per set, scored on ``window`` in one sweep.
 
     ``param_sets`` override the base spec's strategy parameters and are validated by the
     strategy (SpecError for an invalid set). Metrics are JSON numbers, None when undefined;
     ``blocks`` > 0 adds ``BLOCK_STATS`` over that many equal blocks of the window's returns.
+    The base spec's ``exits`` apply to every set; ``backend`` is ``engine.sweep.sweep``'s.
     """
     strategy = base_spec.strategy_definition()
     resolved = [strategy.resolve({**base_spec.strategy_parameters, **p}) for p in param_sets]
@@ -123,6 +125,7 @@ def evaluate_batch(
         progress=progress,
         extra=extra if blocks else None,
         tail_risk=True,
+        backend=backend,
     )
     return [_trial(params, scores, i) for i, params in enumerate(resolved)]
 

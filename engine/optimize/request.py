@@ -21,6 +21,7 @@ from engine.optimize.space import grid_size, parse_ranges
 from engine.optimize.targets import Target, get_target
 from engine.optimize.windows import Validation, parse_validation
 from engine.requests import JobLabels, Resolver
+from engine.signals import TARGET_WEIGHTS
 from engine.spec import BacktestSpec, parse_spec
 from engine.spec_fields import FieldChecker
 from engine.strategies import Strategy
@@ -218,6 +219,10 @@ def parse_optimization_request(
 
 def _search(read: FieldChecker, spec: BacktestSpec, payload: Mapping[str, Any]) -> dict[str, Any]:
     """The target and the search space, both of which depend on the base spec."""
+    if spec.strategy_id == TARGET_WEIGHTS:
+        read.error("base_spec.strategy_id", "target_weights has no parameters to optimize: "
+                   "an optimization sweeps a strategy's strategy_parameters")  # fmt: skip
+        return {}
     has_benchmark = spec.benchmark_symbol is not None
     target = payload.get("optimization_target", "sharpe_ratio")
     strategy = spec.strategy_definition()

@@ -72,18 +72,9 @@ def batched(deploy, tmp_path_factory) -> Service:
     return deploy(NAUTILUS_OPTIMIZATION_CPU_BATCH="16", JAX_COMPILATION_CACHE_DIR=str(cache))
 
 
-@pytest.mark.parametrize("broker", BOTH_BROKERS)
-def test_chord_result_equals_single_backtests(on_broker, sessions, wait_for):
-    shared = on_broker
-    pubsub = shared.redis.pubsub()
-    pubsub.subscribe("nautilus:jobs:__none__")
-    request = body()
-    job_id = submit(shared, request)
-    assert job_id.startswith("opt_")
-    row = wait_for(job_id, lambda r: r["status"] in TERMINAL, timeout=180)
-    assert row["status"] == "completed", row["error"]
-    document = shared.api.get(f"/optimization/{job_id}").get_json()
-
+def assert_trials_are_single_backtests(request: dict, rows: list[dict]):
+    """Each stored trial's scores on the first fold's windows are those of a backtest of its
+    set on that window's dates; returns the fold, the base spec, its market and its window."""
     parsed = parse_optimization_request(request)
     spec = parsed.base_spec
     market = synthetic_market(
@@ -91,9 +82,6 @@ def test_chord_result_equals_single_backtests(on_broker, sessions, wait_for):
     )
     span, _ = window_market(spec, market)
     fold = spec_folds(parsed, market)[0]
-    rows = stored_trials(sessions, job_id)
-    assert len(rows) == 12 and all(r["scored_at"] for r in rows)  # the baseline is in the grid
-    single_sharpes = []
     for row in rows:
         for window in (fold.train, fold.test):
             start, end = (
@@ -110,7 +98,25 @@ def test_chord_result_equals_single_backtests(on_broker, sessions, wait_for):
                     if np.isnan(value)
                     else stored[key] == pytest.approx(value, rel=1e-9)
                 ), key
-        single_sharpes.append(row["scores"][fold.train.name]["sharpe_ratio"])
+    return fold, spec, market, span
+
+
+@pytest.mark.parametrize("broker", BOTH_BROKERS)
+def test_chord_result_equals_single_backtests(on_broker, sessions, wait_for):
+    shared = on_broker
+    pubsub = shared.redis.pubsub()
+    pubsub.subscribe("nautilus:jobs:__none__")
+    request = body()
+    job_id = submit(shared, request)
+    assert job_id.startswith("opt_")
+    row = wait_for(job_id, lambda r: r["status"] in TERMINAL, timeout=180)
+    assert row["status"] == "completed", row["error"]
+    document = shared.api.get(f"/optimization/{job_id}").get_json()
+
+    rows = stored_trials(sessions, job_id)
+    assert len(rows) == 12 and all(r["scored_at"] for r in rows)  # the baseline is in the grid
+    fold, spec, market, span = assert_trials_are_single_backtests(request, rows)
+    single_sharpes = [row["scores"][fold.train.name]["sharpe_ratio"] for row in rows]
     best = rows[int(np.nanargmax(np.array(single_sharpes, dtype=float)))]
     assert document["parameters"]["optimized"] == best["params"]
     assert document["optimization_summary"]["iterations_completed"] == 12
@@ -138,6 +144,26 @@ def test_chord_result_equals_single_backtests(on_broker, sessions, wait_for):
     ]
     assert [e["data"]["stage"] for e in stream] == ["started", "completed"]
     assert all(e["type"] == "parameter_optimization" for e in stream)
+
+
+def test_base_spec_exits_apply_to_every_set(shared, sessions, wait_for):
+    """``base_spec.exits`` reach the sweep: every trial scores as its backtest with those exit
+    orders, and differently from the same sets without them."""
+    exits = {"stop_loss": {"atr": 2, "window": 10}, "take_profit": 0.05}
+    ranges = {"fast_period": [3, 8], "slow_period": [20, 40]}
+    scores = {}
+    for name, changes in (("exits", {"exits": exits}), ("none", {})):
+        request = body(parameter_ranges=ranges)
+        request["base_spec"] = request["base_spec"] | changes
+        job_id = submit(shared, request)
+        row = wait_for(job_id, lambda r: r["status"] in TERMINAL, timeout=180)
+        assert row["status"] == "completed", row["error"]
+        rows = stored_trials(sessions, job_id)
+        assert len(rows) == 5  # 4 sets and the baseline
+        assert_trials_are_single_backtests(request, rows)
+        scores[name] = {json.dumps(r["params"], sort_keys=True): r["scores"] for r in rows}
+    assert scores["exits"] != scores["none"]
+    assert scores["exits"].keys() == scores["none"].keys()
 
 
 @pytest.mark.parametrize("broker", BOTH_BROKERS)

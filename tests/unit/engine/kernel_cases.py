@@ -230,7 +230,7 @@ def engine_signal(strategy: Strategy, bars, param_sets: list[dict]) -> np.ndarra
 
 def engine_exits(bars, setup: Setup):
     """The kernels' exit inputs of ``setup`` (None without exits)."""
-    return exit_inputs(setup.exits, bars, setup.fill) if setup.exits else None
+    return exit_inputs(setup.exits, bars, setup.fill)
 
 
 def run_engine(strategy: Strategy, bars, param_sets: list[dict], setup: Setup, backend: str):

@@ -21,7 +21,7 @@ SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=[Healt
 
 def _rules(setup: kc.Setup, rf: float) -> SweepRules:
     return SweepRules(setup.costs, setup.cash, setup.limits(), 252.0, rf, setup.fill,
-                      setup.whole_shares)  # fmt: skip
+                      setup.whole_shares, setup.exits)  # fmt: skip
 
 
 def _assert_same_scores(got: dict, expected: dict) -> None:
@@ -49,11 +49,16 @@ def test_sweep_scores_equal_the_jax_path_with_a_benchmark_and_blocks(strategy_id
     _assert_same_scores(sweep(*args, backend="numba", **run), sweep(*args, backend="jax", **run))
 
 
-def test_per_symbol_sweeps_score_each_symbol_as_its_own_account(monkeypatch):
+@pytest.mark.parametrize(
+    "exits", [{}, {"stop_loss": {"atr": 1.5, "window": 5}, "take_profit": {"fraction": 0.05}}]
+)
+def test_per_symbol_sweeps_score_each_symbol_as_its_own_account(monkeypatch, exits):
+    """Also with exit orders, whose ATR distances are cut per symbol (group) like the bars."""
     market = kc.make_market(5, holes="runs")
     strategy = get_strategy("sma_crossover")
     sets = [strategy.resolve({"fast_period": f, "slow_period": s}) for f, s in ((3, 9), (5, 30))]
-    setup = kc.Setup(kc.Costs(0.001, 0.0, 0.0), 1e4, 1.0, 1.0, np.inf, (None,), "next_open", True)
+    setup = kc.Setup(kc.Costs(0.001, 0.0, 0.0), 1e4, 1.0, 1.0, np.inf, (None,), "next_open", True,
+                     exits)  # fmt: skip
     rules = _rules(setup, 0.0)._replace(limits=limits_for(market.symbols[:1], 1, 1, {}, {}))
     args = (strategy, kc.engine_bars(market), strategy.encode(sets), rules)
     got = sweep(*args, per_symbol=True, backend="numba")

@@ -16,6 +16,7 @@ import pytest
 from engine.backtest import run_backtest
 from engine.errors import DataError
 from engine.market import Market
+from engine.report import results_document
 from engine.signals import weights_on_bars
 from engine.spec import parse_spec
 
@@ -106,6 +107,18 @@ def test_three_symbol_weights_to_the_cent(backend):
     assert fills == [(1, "A", True), (1, "B", True), (3, "A", False), (3, "C", True)]
 
 
+def test_results_record_the_signal_set():
+    result = run_backtest(_spec(signal_set_id="s1"), _market(), signals=SIGNALS)
+    document = results_document(result, False, False, False)
+    assert document["execution_summary"]["strategy"] == {
+        "strategy_id": "target_weights",
+        "version": "1.0",
+        "package": None,
+        "package_version": None,
+        "signal_set_id": "s1",
+    }
+
+
 def test_target_weights_spec_rules():
     assert _spec(signal_set_id="abc").signal_set_id == "abc"
     from engine.errors import SpecError
@@ -123,7 +136,5 @@ def test_target_weights_spec_rules():
 def test_results_record_the_signal_set_as_the_strategy():
     result = run_backtest(_spec(), _market(), signals=SIGNALS)
     summary = result.document()["execution_summary"]
-    assert summary["strategy"] == {
-        "strategy_id": "target_weights",
-        "signal_set_id": _spec().signal_set_id,
-    }
+    assert summary["strategy"]["strategy_id"] == "target_weights"
+    assert summary["strategy"]["signal_set_id"] == _spec().signal_set_id

@@ -22,7 +22,7 @@ RTOL = 1e-10  # the sweep reduces per lane (numba) or in jax.numpy, the single p
 # alpha compounds a mean 252 times, so last-bit differences grow to about 1e-12
 
 
-def single_runs(spec, market, window):
+def single_runs(spec, market, window, backend=None):
     span, _ = window_market(spec, market)
     start, end = (
         pd.Timestamp(span.timestamps[i], tz="UTC") for i in (window.start, window.stop - 1)
@@ -31,21 +31,31 @@ def single_runs(spec, market, window):
         changed = dataclasses.replace(
             spec, strategy_parameters=params, start_date=start, end_date=end
         )
-        yield run_backtest(changed, market)
+        yield run_backtest(changed, market, backend=backend)
+
+
+EXITS = {"stop_loss": {"atr": 2, "window": 10}, "take_profit": 0.06, "trailing_stop": 0.04}
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("changes", "backend"),
     [
-        {},
-        {"fill": "close", "fractional_shares": False, "fee_per_order": 1.5,
-         "risk_limits": {"max_single_position": 0.3}, "risk_free_rate": 0.03},
+        ({}, None),
+        ({"fill": "close", "fractional_shares": False, "fee_per_order": 1.5,
+          "risk_limits": {"max_single_position": 0.3}, "risk_free_rate": 0.03}, None),
+        ({"exits": EXITS}, "numba"),
+        ({"exits": EXITS}, "jax"),
+        ({"exits": {"stop_loss": 0.03, "take_profit": {"atr": 3}}, "fill": "close"}, "numba"),
+        ({"exits": {"stop_loss": 0.03, "take_profit": {"atr": 3}}, "fill": "close"}, "jax"),
     ],
 )  # fmt: skip
-def test_batch_equals_single_backtests(changes):
+def test_batch_equals_single_backtests(changes, backend):
+    """Every set's scores are those of its own backtest, exit orders included (a sweep puts
+    the base spec's exits on every set), on each backend."""
     spec = parse_spec(spec_payload(**changes))
-    trials = evaluate_batch(spec, synthetic(), SETS, WINDOW, blocks=4)
-    for trial, single in zip(trials, single_runs(spec, synthetic(), WINDOW), strict=True):
+    trials = evaluate_batch(spec, synthetic(), SETS, WINDOW, blocks=4, backend=backend)
+    singles = single_runs(spec, synthetic(), WINDOW, backend)
+    for trial, single in zip(trials, singles, strict=True):
         assert trial["params"] == single.spec.strategy_parameters
         for key, value in single.metrics.items():
             if np.isnan(value):

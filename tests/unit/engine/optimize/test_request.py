@@ -81,6 +81,21 @@ def test_inline_spec_errors_are_prefixed(body):
     assert "base_spec.commission_rate" in errors_of(body)
 
 
+def test_target_weights_cannot_be_optimized(body):
+    body["base_spec"] = {**BASE_SPEC, "strategy_id": "target_weights", "strategy_parameters": {},
+                         "signal_set_id": "s1"}  # fmt: skip
+    assert "no parameters to optimize" in errors_of(body)["base_spec.strategy_id"][0]
+
+
+def test_base_spec_exits_are_kept(body):
+    body["base_spec"] = {**BASE_SPEC, "exits": {"stop_loss": 0.05}}
+    request = parse_optimization_request(body)
+    assert request.base_spec.exits == {"stop_loss": {"fraction": 0.05}}
+    assert (
+        parse_optimization_request(request.to_payload()).base_spec.exits == request.base_spec.exits
+    )
+
+
 def test_unknown_parameter_names_the_valid_ones(body):
     body["parameter_ranges"]["slow_periods"] = [10]
     message = errors_of(body)["parameter_ranges.slow_periods"][0]
