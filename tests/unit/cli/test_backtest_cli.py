@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from store.bar_files import market_from_files
+from store.bars.files import market_from_files
 
 from cli.data import sessions
 from engine.backtest import run_backtest
