@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from store.bars.files import market_from_files
 
 from cli.data import sessions
 from engine.backtest import run_backtest
 from engine.spec import parse_spec
+from store.bars.files import market_from_files
 from store.db import transaction
 from store.signal_import import parse_signals
 from store.signal_sets import save_signal_set
