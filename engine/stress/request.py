@@ -22,6 +22,7 @@ from engine.data.sources import SYNTHETIC, resolve_source
 from engine.errors import SpecError, did_you_mean
 from engine.fields import SYMBOL_PATTERN, Field, object_schema, read_fields
 from engine.requests import JobLabels, Resolver, data_window
+from engine.signals import TARGET_WEIGHTS
 from engine.spec_fields import FieldChecker, dataclass_defaults
 from engine.stress.scenarios import BUILTIN_SCENARIOS, Scenario
 
@@ -161,6 +162,23 @@ def _resolve(check: FieldChecker, v: dict[str, Any], resolver: Resolver) -> None
         check.error("backtest_id", f"is {stored.status}; stress tests need a completed backtest")
     else:
         v["book_symbols"] = stored.symbols_count
+        if v.get("strategy_paths") and stored.spec is not None:
+            problem = strategy_paths_unsupported(stored.spec)
+            if problem:
+                check.error("strategy_paths", problem)
+
+
+def strategy_paths_unsupported(spec: Any) -> str | None:
+    """Why the strategy of backtest ``spec`` cannot be re-run on simulated paths, or None: the
+    paths carry closes only (no highs and lows for exit orders) and no uploaded signals."""
+    if spec.strategy_id == TARGET_WEIGHTS:
+        return "a target_weights backtest has no strategy to re-run on simulated paths; give 0"
+    if spec.exits:
+        return (
+            "simulated paths carry closes only, so the backtest's exit orders cannot be "
+            "re-run on them; give 0, or stress a backtest without exits"
+        )
+    return None
 
 
 FIELDS = (

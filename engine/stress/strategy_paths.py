@@ -18,6 +18,7 @@ import pandas as pd
 
 import accel.device
 from accel import montecarlo as kernel
+from engine.errors import SpecError
 from engine.market import Market
 from engine.simulation import bars_for, period_starts, run_lanes
 from engine.spec import BacktestSpec
@@ -31,7 +32,7 @@ from engine.stress.montecarlo import (
     parametric_model,
     summary_document,
 )
-from engine.stress.request import StressRequest
+from engine.stress.request import StressRequest, strategy_paths_unsupported
 from engine.sweep import VALUES_PER_LANE_BAR, rules_for
 
 WARMUP_BARS = 252
@@ -137,6 +138,9 @@ def rerun_strategy(
     spec: BacktestSpec, market: Market, request: StressRequest, *, dtype=None, budget=None
 ) -> dict:
     """The distribution of the strategy's horizon return over ``request.strategy_paths`` paths."""
+    problem = strategy_paths_unsupported(spec)
+    if problem:
+        raise SpecError.single("strategy_paths", problem)
     traded = market.between(spec.start_date, spec.end_date).select(spec.symbols)
     warm_market = traded.between(pd.Timestamp(traded.timestamps[-WARMUP_BARS:][0], tz="UTC"), None)
     dtype = np.dtype(dtype or accel.device.compute_dtype())

@@ -13,6 +13,7 @@ from engine.errors import SpecError
 from engine.spec import parse_spec
 from engine.stress import parse_stress_request
 from engine.stress.strategy_paths import STRATEGY_STREAM, _model, rerun_strategy
+from tests.unit.engine.optimize.test_request import StoredBacktests
 
 PATHS, HORIZON = 512, 40
 
@@ -64,3 +65,17 @@ def test_strategy_paths_need_a_backtest():
     with pytest.raises(SpecError) as err:
         parse_stress_request({"portfolio": {"SPY": 1.0}, "strategy_paths": 10})
     assert "backtest_id" in err.value.errors["strategy_paths"][0]
+
+
+def test_a_backtest_with_exit_orders_is_not_re_run_on_paths():
+    """Paths carry closes only: exit orders on highs and lows cannot be simulated there, so the
+    request is refused (at submission, with a resolver) rather than run without them."""
+    spec = parse_spec({**_spec("buy_and_hold").to_payload(), "exits": {"stop_loss": 0.05}})
+    resolver = StoredBacktests("bt_x", spec)
+    with pytest.raises(SpecError) as err:
+        parse_stress_request({"backtest_id": "bt_x", "strategy_paths": PATHS}, resolver)
+    assert "exit orders" in err.value.errors["strategy_paths"][0]
+    assert parse_stress_request({"backtest_id": "bt_x", "strategy_paths": 0}, resolver)
+    market = synthetic_market(required_symbols(spec), spec.start_date, spec.end_date)
+    with pytest.raises(SpecError):
+        rerun_strategy(spec, market, _request(), dtype=np.float64)
