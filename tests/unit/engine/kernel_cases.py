@@ -83,10 +83,13 @@ def make_market(
     return Market(stamps, symbols, volume=np.ones((n_bars, n_symbols)), **arrays)
 
 
-def perturb_after(market: Market, t: int, seed: int, keep_open: bool = False) -> Market:
+def perturb_after(
+    market: Market, t: int, seed: int, keep_open: bool = False, keep_range: bool = False
+) -> Market:
     """The same market with every bar after ``t`` redrawn (prices and which bars exist).
 
-    ``keep_open`` keeps bar t+1's open and whether it exists (what a fill at t+1 may see).
+    ``keep_open`` keeps bar t+1's open and whether it exists (what a fill at t+1 may see);
+    ``keep_range`` its high and low too (what an exit order during bar t+1 may see).
     """
     other = make_market(seed, market.n_bars, len(market.symbols), holes="runs", hole_rate=0.2)
     arrays = {}
@@ -100,6 +103,9 @@ def perturb_after(market: Market, t: int, seed: int, keep_open: bool = False) ->
         for name in ("high", "low", "close"):
             redrawn = np.where(np.isfinite(arrays[name][t + 1]), arrays[name][t + 1], 77.0)
             arrays[name][t + 1] = np.where(exists, redrawn, np.nan)
+        if keep_range:
+            for name in ("high", "low"):
+                arrays[name][t + 1] = getattr(market, name)[t + 1]
     return Market(market.timestamps, market.symbols, volume=market.volume, **arrays)
 
 

@@ -54,7 +54,8 @@ def test_later_bars_change_no_earlier_signal_or_fill(strategy_id, backend, seed,
     _, changed = kc.run_engine(strategy, kc.engine_bars(later), sets, setup, backend)
     _paths_equal(changed, path, t + 1)
     if fill == "next_open":
-        kept_open = kc.perturb_after(market, t, other, keep_open=True)
+        # exit orders during t+1 rightly read that bar's high and low, so those stay too
+        kept_open = kc.perturb_after(market, t, other, keep_open=True, keep_range=bool(setup.exits))
         _, opened = kc.run_engine(strategy, kc.engine_bars(kept_open), sets, setup, backend)
         np.testing.assert_array_equal(opened.shares[: t + 2], path.shares[: t + 2])
         np.testing.assert_array_equal(opened.cash[: t + 2], path.cash[: t + 2])
