@@ -42,13 +42,10 @@ def check_work(ctx: ServiceContext, kind: JobKind, cells: int) -> None:
 
 def check_stored(ctx: ServiceContext, owner: str) -> None:
     """422 when the owner's stored bytes already reach ``NAUTILUS_QUOTA_STORED_BYTES``."""
-    from store.usage import stored_bytes
-
     limit = ctx.settings.quota_stored_bytes
     if not limit:
         return
-    with ctx.reads() as session:
-        used = stored_bytes(session, owner)
+    used = ctx.stored_bytes(owner)
     if used < limit:
         return
     message = (

@@ -6,12 +6,14 @@ Built once per app by the factory; views reach it through ``service()``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from cachetools import TTLCache
 from celery import Celery
 from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,6 +59,23 @@ class ServiceContext:
         self.started = time.time()
         self._pools = Cached(settings.live_pools_cache_s, self._live_pools)
         self._stats = Cached(10.0, self._job_stats)
+        self._stored: TTLCache[str, int] = TTLCache(4096, max(settings.quota_stored_cache_s, 1e-6))
+        self._stored_lock = threading.Lock()
+
+    def stored_bytes(self, owner: str) -> int:
+        """The owner's stored bytes (``store.usage``), measured at most every
+        ``NAUTILUS_QUOTA_STORED_CACHE`` seconds: the measurement reads every row the owner has,
+        too costly for each submit, and a quota on gigabytes does not need it fresher."""
+        from store.usage import stored_bytes
+
+        with self._stored_lock:
+            if self.settings.quota_stored_cache_s > 0 and owner in self._stored:
+                return self._stored[owner]
+        with self.reads() as session:
+            used = stored_bytes(session, owner)
+        with self._stored_lock:
+            self._stored[owner] = used
+        return used
 
     def live_pools(self) -> set[str]:
         return self._pools.get()

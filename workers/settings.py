@@ -73,6 +73,7 @@ class Settings:
     max_running_per_owner: int = 8  # 0: no limit
     quota_wait_s: float = 5.0  # an over-quota owner's job is tried again this much later
     quota_stored_bytes: int = 10 * 2**30  # 0: no limit
+    quota_stored_cache_s: float = 30.0  # how old an owner's measured stored bytes may be
     max_work_backtest: int = 50_000_000
     max_work_optimize: int = 20_000_000_000
     max_work_montecarlo: int = 3_000_000_000
@@ -192,6 +193,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_running_per_owner": ("NAUTILUS_MAX_RUNNING_PER_OWNER", int),
     "quota_wait_s": ("NAUTILUS_QUOTA_WAIT", float),
     "quota_stored_bytes": ("NAUTILUS_QUOTA_STORED_BYTES", int),
+    "quota_stored_cache_s": ("NAUTILUS_QUOTA_STORED_CACHE", float),
     "max_work_backtest": ("NAUTILUS_MAX_WORK_BACKTEST", int),
     "max_work_optimize": ("NAUTILUS_MAX_WORK_OPTIMIZE", int),
     "max_work_montecarlo": ("NAUTILUS_MAX_WORK_MONTECARLO", int),

@@ -52,7 +52,7 @@ def test_an_owner_at_its_running_quota_waits_without_blocking_another(deploy, wa
 def test_an_owner_over_the_stored_bytes_quota_is_refused_before_anything_is_stored(
     deploy, wait_for, sessions
 ):
-    service = deploy(NAUTILUS_QUOTA_STORED_BYTES="5000")
+    service = deploy(NAUTILUS_QUOTA_STORED_BYTES="5000", NAUTILUS_QUOTA_STORED_CACHE="0")
     name = owner()  # owners are per database, which every test of the session shares
     alice = service.client(service.create_key(name))
     bob = service.client(service.create_key(owner()))
