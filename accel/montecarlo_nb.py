@@ -95,6 +95,46 @@ def _daily_returns(method, key, path, day, horizon, drift, chol, dof, history, b
         out[k] = drift[k] + shock * scale
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _path_source(path, method, antithetic):
+    """The path whose draws ``path`` reads, and their sign: an antithetic pair shares draws,
+    the odd one negated (not for the bootstrap, which resamples days)."""
+    if antithetic and method != 2:
+        return path // 2, np.float32(1.0 - 2.0 * (path % 2))
+    return path, np.float32(1.0)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _book_value(log_price, returns, drift, sign, exposures, cash):
+    """Move each asset's log price by the day's return (signed about its drift) and return the
+    book's value at the day's end."""
+    value = cash
+    for k in range(exposures.shape[0]):
+        log_price[k] += (returns[k] - drift[k]) * sign + drift[k]
+        value += exposures[k] * math.exp(log_price[k])
+    return value
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def path_values(
+    method, seed_key, first, n_paths, horizon, drift, chol, dof, history, block, exposures, cash,
+    antithetic, values,
+):  # fmt: skip
+    """``values[i, d]``: the book's value at the end of day ``d`` on path ``first + i``, the
+    walk of ``path_stats`` keeping every day's value (the stress report's fan)."""
+    n_assets = exposures.shape[0]
+    for i in prange(n_paths):
+        source, sign = _path_source(first + i, method, antithetic)
+        log_price = np.zeros(n_assets, np.float32)
+        returns = np.empty(n_assets, np.float32)
+        z = np.empty(n_assets + 1, np.float32)
+        for day in range(horizon):
+            _daily_returns(
+                method, seed_key, source, day, horizon, drift, chol, dof, history, block, z, returns
+            )
+            values[i, day] = _book_value(log_price, returns, drift, sign, exposures, cash)
+
+
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def path_stats(
     method,
@@ -117,10 +157,7 @@ def path_stats(
     """Final return and maximum drawdown of paths ``first .. first + n_paths - 1``."""
     n_assets = exposures.shape[0]
     for i in prange(n_paths):
-        path = first + i
-        source, sign = path, np.float32(1.0)
-        if antithetic and method != 2:
-            source, sign = path // 2, np.float32(1.0 - 2.0 * (path % 2))
+        source, sign = _path_source(first + i, method, antithetic)
         log_price = np.zeros(n_assets, np.float32)
         returns = np.empty(n_assets, np.float32)
         z = np.empty(n_assets + 1, np.float32)
@@ -129,10 +166,7 @@ def path_stats(
             _daily_returns(
                 method, seed_key, source, day, horizon, drift, chol, dof, history, block, z, returns
             )
-            value = cash
-            for k in range(n_assets):
-                log_price[k] += (returns[k] - drift[k]) * sign + drift[k]
-                value += exposures[k] * math.exp(log_price[k])
+            value = _book_value(log_price, returns, drift, sign, exposures, cash)
             peak = max(peak, value)
             worst = min(worst, value / peak - 1.0)
         final_return[i] = value / start_value - 1.0

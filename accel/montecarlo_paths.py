@@ -9,42 +9,13 @@ value at the end of every day: the same paths as the first ``n_paths`` of the ru
 from __future__ import annotations
 
 import functools
-import math
 
 import jax
 import numpy as np
-from numba import njit, prange
 
 from accel import montecarlo as mc
 from accel import montecarlo_nb as nb
 from accel.device import simulation_backend
-
-
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _values_nb(
-    method, seed_key, first, n_paths, horizon, drift, chol, dof, history, block, exposures, cash,
-    antithetic, values,
-):  # fmt: skip
-    """``values[i, d]``: the book's value at the end of day ``d`` on path ``first + i`` (the
-    walk of ``montecarlo_nb.path_stats``, keeping every day's value)."""
-    n_assets = exposures.shape[0]
-    for i in prange(n_paths):
-        path = first + i
-        source, sign = path, np.float32(1.0)
-        if antithetic and method != 2:
-            source, sign = path // 2, np.float32(1.0 - 2.0 * (path % 2))
-        log_price = np.zeros(n_assets, np.float32)
-        returns = np.empty(n_assets, np.float32)
-        z = np.empty(n_assets + 1, np.float32)
-        for day in range(horizon):
-            nb._daily_returns(
-                method, seed_key, source, day, horizon, drift, chol, dof, history, block, z, returns
-            )
-            value = cash
-            for k in range(n_assets):
-                log_price[k] += (returns[k] - drift[k]) * sign + drift[k]
-                value += exposures[k] * math.exp(log_price[k])
-            values[i, day] = value
 
 
 @functools.partial(jax.jit, static_argnames=("horizon", "method", "block", "anti"))
@@ -73,7 +44,7 @@ def path_values(
     if (backend or simulation_backend()) == "numba":
         values = np.empty((n_paths, horizon))
         f32 = functools.partial(np.asarray, dtype=np.float32)
-        _values_nb(
+        nb.path_values(
             nb.METHOD_CODES[method], nb.seed_key(seed, stream), 0, n_paths, horizon,
             f32(model.drift), f32(model.chol), float(model.dof), f32(model.history),
             max(int(block), 1), np.asarray(book.exposures, np.float64), float(book.cash),
