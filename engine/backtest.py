@@ -156,7 +156,8 @@ def run_backtest(
         exits=exits,
         weights=weights,
     )
-    report(0.8, "scoring", at=_last_bar(traded))
+    simulated_to = _last_bar(traded)
+    report(0.8, "scoring", at=simulated_to)
     shares = np.asarray(path.shares[:, 0], dtype=np.float64)
     execute = np.asarray(execution_prices(bars, spec.fill).execute, dtype=np.float64)
     exited = None
@@ -189,5 +190,5 @@ def run_backtest(
         device=device_label(),
         processing_time_ms=(time.perf_counter() - started) * 1e3,
     )
-    report(1.0, "results ready", at=_last_bar(traded))
+    report(1.0, "results ready", at=simulated_to)
     return result

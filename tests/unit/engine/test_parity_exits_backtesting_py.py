@@ -18,29 +18,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backtesting import Backtest, Strategy
+from backtesting import Backtest
 from backtesting.lib import crossover
-from backtesting.test import GOOG, SMA
+from backtesting.test import GOOG
 
 from engine.backtest import run_backtest
 from engine.market import Market
 from engine.spec import parse_spec
 from tests.unit.engine.bt_parity import assert_trades_match
+from tests.unit.engine.test_parity_backtesting_py import SmaCross
 
 ROOT = Path(__file__).resolve().parents[3]
 STOP, TARGET = 0.05, 0.10
 
 
-class SmaCrossWithExits(Strategy):
+class SmaCrossWithExits(SmaCross):
     """The README SMA cross with a stop-loss and a take-profit on every entry."""
-
-    n1 = 10
-    n2 = 20
-
-    def init(self):
-        close = self.data.Close
-        self.sma1 = self.I(SMA, close, self.n1)
-        self.sma2 = self.I(SMA, close, self.n2)
 
     def next(self):
         price = self.data.Close[-1]
