@@ -33,12 +33,16 @@ def configure(
     threads: int = 0,
     cpu_backend: str = "numba",
     jax_cache_dir: Path | str | None = None,
+    jax_cache: bool = True,
 ) -> None:
     """Set where generated kernels and their machine code are cached (``cache_dir``; JAX's
     programs under ``jax_cache_dir``, default ``cache_dir/jax``), the threads one kernel call
     may use and which backend simulates on a CPU. (numba caches the fixed kernels of
     ``accel.lanes`` beside their source, or under ``NUMBA_CACHE_DIR``, which the service sets
     for its workers.)
+
+    ``jax_cache=False`` keeps JAX's programs in memory only (the test process: jaxlib 0.10.2
+    once crashed serialising a CPU program for the disk cache late in a long test run).
 
     ``threads=1`` is for pools of several worker processes: each process runs its kernels on
     one core, so N processes use N cores. Call before the first kernel runs.
@@ -53,7 +57,7 @@ def configure(
     if _config.cache_dir is not None:
         _config.cache_dir.mkdir(parents=True, exist_ok=True)
     jax_dir = jax_cache_dir or (_config.cache_dir / "jax" if _config.cache_dir else None)
-    if jax_dir is not None:
+    if jax_cache and jax_dir is not None:
         jax.config.update("jax_compilation_cache_dir", str(jax_dir))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 

@@ -1,5 +1,6 @@
 """Compiled kernels of the test run are cached on disk under var/, like a worker's, and shared
-with the integration tests' workers (which get the same NUMBA_CACHE_DIR from their settings)."""
+with the integration tests' workers (which get the same NUMBA_CACHE_DIR from their settings).
+JAX's programs stay in this process's memory: its disk cache is the workers'."""
 
 from __future__ import annotations
 
@@ -11,4 +12,4 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(CACHE / "numba"))  # numba reads it
 
 from accel import jit  # noqa: E402
 
-jit.configure(CACHE)
+jit.configure(CACHE, jax_cache=False)

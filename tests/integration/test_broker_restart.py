@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from cli.processes import Child
 from store.db import transaction
 from tests.integration.conftest import Service
-from tests.integration.test_lifecycle import lifecycle
+from tests.integration.test_lifecycle import lifecycle_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 JOBS = 12
@@ -121,7 +121,7 @@ def test_a_rabbitmq_restart_loses_no_job_and_runs_none_twice(
         time.sleep(5)
         node.ctl_run("start_app")
         for job_id in jobs:
-            row = wait_for(job_id, lambda r: r["status"] in ("completed", "failed"), timeout=180)
+            row = wait_for(job_id, lambda r: r["status"] in ("completed", "failed"), timeout=300)
             assert row["status"] == "completed", row["error"]
         with transaction(service.app.extensions["nautilus"].sessions) as session:
             results = session.execute(
@@ -130,6 +130,7 @@ def test_a_rabbitmq_restart_loses_no_job_and_runs_none_twice(
             ).all()  # fmt: skip
         assert sorted(results) == sorted((job_id, 1) for job_id in jobs)
         for job_id in jobs:
-            assert lifecycle(service.redis, job_id).count("backtest_complete") == 1
+            events = lifecycle_until(service.redis, job_id, "backtest_complete")
+            assert events.count("backtest_complete") == 1
     finally:
         service.close()

@@ -120,6 +120,6 @@ def assert_completed_once(service: Service, job_id: str) -> None:
             sa.text("SELECT count(*) FROM results WHERE job_id = :id"), {"id": job_id}
         ).scalar_one()
     assert (row.status, row.attempts, results) == ("completed", 2, 1)
-    events = lifecycle(service.redis, job_id)
+    events = lifecycle_until(service.redis, job_id, "backtest_complete")
     assert events.count("backtest_complete") == 1 and "backtest_failed" not in events
     assert 1 <= events.count("backtest_start") <= 2  # the killed attempt may not have got that far
