@@ -86,12 +86,14 @@ def _insert_statement(dialect: str, names: tuple[str, ...], guarded: bool, idemp
     if not guarded:
         stmt = insert.values(dict(zip(names, binds, strict=True)))
     else:
-        waiting = (
-            sa.select(sa.func.count())
-            .where(Job.owner == sa.bindparam("v_owner"), Job.status == QUEUED)
-            .scalar_subquery()
-        )
         limit = sa.bindparam("queued_limit", type_=sa.Integer)
+        queued = (  # counted up to the limit only: the check costs the same at any backlog
+            sa.select(sa.literal(1))
+            .where(Job.owner == sa.bindparam("v_owner"), Job.status == QUEUED)
+            .limit(limit)
+            .subquery()
+        )
+        waiting = sa.select(sa.func.count()).select_from(queued).scalar_subquery()
         stmt = insert.from_select(names, sa.select(*binds).where(waiting < limit))
     if idempotent:
         stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
