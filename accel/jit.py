@@ -41,8 +41,9 @@ def configure(
     ``accel.lanes`` beside their source, or under ``NUMBA_CACHE_DIR``, which the service sets
     for its workers.)
 
-    ``jax_cache=False`` keeps JAX's programs in memory only (the test process: jaxlib 0.10.2
-    once crashed serialising a CPU program for the disk cache late in a long test run).
+    ``jax_cache=False`` keeps JAX's programs in memory only (``NAUTILUS_JAX_CACHE=0``; the
+    test process does: jaxlib 0.10.2 crashed there serialising a CPU program for the disk
+    cache, in two CI runs at the same test, not when that test ran alone).
 
     ``threads=1`` is for pools of several worker processes: each process runs its kernels on
     one core, so N processes use N cores. Call before the first kernel runs.

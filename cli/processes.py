@@ -139,10 +139,9 @@ def beat_argv(settings: Settings, loglevel: str = "INFO") -> list[str]:
 
 
 def worker_environ(settings: Settings, pool: str) -> dict[str, str]:
-    extra = {
-        "JAX_COMPILATION_CACHE_DIR": str(settings.jax_cache_dir),
-        "NUMBA_CACHE_DIR": str(settings.kernel_cache / "numba"),
-    }
+    extra = {"NUMBA_CACHE_DIR": str(settings.kernel_cache / "numba")}
+    if settings.jax_cache:
+        extra["JAX_COMPILATION_CACHE_DIR"] = str(settings.jax_cache_dir)
     if pool == "gpu":
         extra |= {
             "CUDA_VISIBLE_DEVICES": settings.gpu_device,

@@ -24,6 +24,7 @@ def configure(settings: Settings, processes: int) -> None:
         threads=settings.kernel_threads_for(processes),
         cpu_backend=settings.cpu_backend,
         jax_cache_dir=settings.jax_cache_dir,
+        jax_cache=settings.jax_cache,
     )
 
 

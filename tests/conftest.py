@@ -1,6 +1,8 @@
 """Compiled kernels of the test run are cached on disk under var/, like a worker's, and shared
 with the integration tests' workers (which get the same NUMBA_CACHE_DIR from their settings).
-JAX's programs stay in this process's memory: its disk cache is the workers'."""
+JAX's programs stay in this process's memory, also when a test runs a CLI command in it
+(``NAUTILUS_JAX_CACHE=0``, which the integration tests' workers do not inherit): its disk
+cache is the workers'."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from pathlib import Path
 
 CACHE = Path(__file__).resolve().parents[1] / "var" / "test-kernel-cache"
 os.environ.setdefault("NUMBA_CACHE_DIR", str(CACHE / "numba"))  # numba reads it at import
+os.environ["NAUTILUS_JAX_CACHE"] = "0"
+os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)  # JAX reads it at import
 
 from accel import jit  # noqa: E402
 

@@ -86,6 +86,7 @@ class Settings:
     kernel_threads: int = 0
     kernel_cache_dir: Path | None = None
     kernel_warmup: bool = True
+    jax_cache: bool = True  # JAX's compiled programs on disk (jax_cache_dir)
 
     def max_work(self, workload: str) -> int:
         """The largest work size (``JobLabels.cells``) one job of ``workload`` may ask for."""
@@ -206,6 +207,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "kernel_threads": ("NAUTILUS_KERNEL_THREADS", int),
     "kernel_cache_dir": ("NAUTILUS_KERNEL_CACHE_DIR", Path),
     "kernel_warmup": ("NAUTILUS_KERNEL_WARMUP", lambda raw: raw.strip().lower() in TRUE),
+    "jax_cache": ("NAUTILUS_JAX_CACHE", lambda raw: raw.strip().lower() in TRUE),
 }
 
 
