@@ -90,7 +90,7 @@ def add_job(ctx, owner: str, status: str, kind: str = "backtest", **spec) -> str
 
 def count(ctx, table: str, job_id: str) -> int:
     with transaction(ctx.sessions) as session:
-        query = sa.text(f"SELECT count(*) FROM {table} WHERE job_id = :id")  # noqa: S608
+        query = sa.text(f"SELECT count(*) FROM {table} WHERE job_id = :id")
         return int(session.scalar(query, {"id": job_id}) or 0)
 
 
