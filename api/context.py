@@ -61,6 +61,7 @@ class ServiceContext:
         self._stats = Cached(10.0, self._job_stats)
         self._stored: TTLCache[str, int] = TTLCache(4096, max(settings.quota_stored_cache_s, 1e-6))
         self._stored_lock = threading.Lock()
+        self._forgets = 0  # deletes so far (a measurement taken across one is not kept)
 
     def stored_bytes(self, owner: str) -> int:
         """The owner's stored bytes (``store.usage``), measured at most every
@@ -71,11 +72,21 @@ class ServiceContext:
         with self._stored_lock:
             if self.settings.quota_stored_cache_s > 0 and owner in self._stored:
                 return self._stored[owner]
+            forgets = self._forgets
         with self.reads() as session:
             used = stored_bytes(session, owner)
         with self._stored_lock:
-            self._stored[owner] = used
+            if self._forgets == forgets:  # else a delete may have ended after it was measured
+                self._stored[owner] = used
         return used
+
+    def forget_stored(self, owner: str) -> None:
+        """Measure the owner again at their next check: after a delete freed some of their
+        bytes, so that this process admits them at once (another API process keeps its own
+        measurement up to ``NAUTILUS_QUOTA_STORED_CACHE`` seconds more)."""
+        with self._stored_lock:
+            self._stored.pop(owner, None)
+            self._forgets += 1
 
     def live_pools(self) -> set[str]:
         return self._pools.get()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from flask import request
+from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -29,7 +29,8 @@ from store.bars.reads import list_series, snapshot
 from store.data_import import ON_ERROR, import_parsed
 from store.data_validation import validate_stored
 from store.db import transaction
-from store.signal_sets import get_signal_set
+from store.jobs import active_naming
+from store.signal_sets import delete_signal_set, get_signal_set
 from store.signal_uploads import store_signals
 
 blp = Blueprint("data", __name__, description="Market data: import, inventory, validation")
@@ -174,6 +175,31 @@ def get_signals(signal_set_id: str) -> dict[str, Any]:
         if row is None:
             fail(404, f"no signal set {signal_set_id!r}")
         return row.describe()
+
+
+@blp.route("/data/signals/<signal_set_id>", methods=["DELETE"])
+@blp.response(204)
+@blp.alt_response(404, **ERRORS)
+@blp.alt_response(409, **ERRORS)
+def delete_signals(signal_set_id: str) -> Response:
+    """Delete a signal set (its owner's, or any for an admin), freeing its bytes from the
+    owner's ``NAUTILUS_QUOTA_STORED_BYTES``; a 409 while a queued or running backtest trades
+    it. Ended backtests that traded it keep their results."""
+    ctx = service()
+    with transaction(ctx.sessions) as session:
+        row = get_signal_set(session, signal_set_id, owner_scope())
+        if row is None:
+            fail(404, f"no signal set {signal_set_id!r}")
+        owner = row.owner
+        using = active_naming(session, "signal_set_id", signal_set_id)
+        if using:
+            fail(409, f"signal set {signal_set_id} is traded by queued or running jobs "
+                      f"({', '.join(using)}); delete it once they have ended, or cancel them "
+                      "(POST /jobs/{job_id}/cancel)", extra={"active_jobs": using})  # fmt: skip
+        if not delete_signal_set(session, signal_set_id):
+            fail(404, f"no signal set {signal_set_id!r}")  # deleted by another request meanwhile
+    ctx.forget_stored(owner)
+    return Response(status=204)
 
 
 @blp.route("/data/providers", methods=["GET"])

@@ -1,10 +1,12 @@
-"""``/jobs`` and ``/leaderboard``: every kind of job in one list, cancel any of them, and the
-completed backtests ranked by any metric of ``engine.metric_table`` (the dashboard's data)."""
+"""``/jobs`` and ``/leaderboard``: every kind of job in one list, cancel or delete any of them,
+and the completed backtests ranked by any metric of ``engine.metric_table`` (the dashboard's
+data)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -12,10 +14,12 @@ from api.auth import owner_scope
 from api.cancel import cancel_job
 from api.context import service
 from api.errors import ErrorSchema, fail
+from store import jobs
+from store.db import transaction
 from store.job_list import JobFilter, list_jobs
 from store.job_query import JobQuery, search_jobs
 from store.models import COMPLETED, STATUSES, Job
-from workers.kinds import BACKTEST, KINDS
+from workers.kinds import BACKTEST, KINDS, STRESS_TEST, kind_named
 from workers.timestamps import iso_utc
 
 blp = Blueprint("jobs", __name__, description="Jobs of every kind, and the leaderboard")
@@ -42,7 +46,12 @@ class LeaderboardArgsSchema(Schema):
 
 def links(job: Any) -> dict[str, str]:
     base = KINDS[job.kind].url(job.id)
-    return {"status": base, "report": f"{base}/report", "cancel": f"/jobs/{job.id}/cancel"}
+    return {
+        "status": base,
+        "report": f"{base}/report",
+        "cancel": f"/jobs/{job.id}/cancel",
+        "delete": f"/jobs/{job.id}",
+    }
 
 
 def job_item(job: Any) -> dict[str, Any]:
@@ -79,6 +88,36 @@ def get_jobs(args: dict[str, Any]) -> dict[str, Any]:
 def cancel_any(job_id: str) -> dict[str, Any]:
     """Cancel a job of any kind (as its kind's own cancel endpoint does)."""
     return job_item(cancel_job(job_id, _found))
+
+
+@blp.route("/jobs/<string:job_id>", methods=["DELETE"])
+@blp.response(204)
+@blp.alt_response(404, **ERRORS)
+@blp.alt_response(409, **ERRORS)
+def delete_any(job_id: str) -> Response:
+    """Delete a job of any kind that has ended (completed, failed or cancelled) with everything
+    stored for it: its request, result and trials (its bytes no longer count to its owner's
+    ``NAUTILUS_QUOTA_STORED_BYTES``). A queued or running job is a 409: cancel it first; so is
+    a backtest that a queued or running stress test reads. Events already published stay
+    published; those not yet relayed are still relayed."""
+    ctx = service()
+    with transaction(ctx.sessions) as session:
+        job = _found(jobs.get_job(session, job_id, owner_scope()), job_id)  # 404 before a change
+        owner, label = job.owner, kind_named(job.kind).label
+        readers = jobs.active_naming(session, "backtest_id", job_id, (STRESS_TEST.name,))
+        if readers:  # a stress test reads its backtest's result when it runs
+            fail(409, f"{label} {job_id} is read by queued or running stress tests "
+                      f"({', '.join(readers)}); delete it once they have ended, or cancel them",
+                 extra={"active_jobs": readers})  # fmt: skip
+        status, deleted = jobs.delete_ended(session, job_id)
+    if status is None:  # deleted by another request meanwhile
+        fail(404, f"no job with id {job_id!r}")
+    if not deleted:
+        then = "wait until it is cancelled" if status == jobs.CANCELLING else "cancel it first"
+        fail(409, f"{label} {job_id} is {status}; only a job that has ended (completed, failed, "
+                  f"cancelled) can be deleted: {then} (POST /jobs/{job_id}/cancel)")  # fmt: skip
+    ctx.forget_stored(owner)
+    return Response(status=204)
 
 
 def _found(job: Job | None, job_id: str) -> Job:

@@ -1,4 +1,5 @@
-"""The CLI as a remote client: `submit`, `status`, `results`, `cancel`, `watch`, `list`.
+"""The CLI as a remote client: `submit`, `status`, `results`, `cancel`, `delete`, `watch`,
+`list`.
 
 Each command takes ``--url`` (default ``NAUTILUS_API_URL``) and ``--api-key`` (default
 ``NAUTILUS_API_KEY``), read through the settings object; waits show a progress bar.
@@ -29,6 +30,7 @@ def register(subparsers: Any) -> None:
         "status": ("a job's status", status),
         "results": ("a completed backtest's results (or one table of them)", results),
         "cancel": ("cancel a job", cancel),
+        "delete": ("delete an ended job with its results (frees its stored bytes)", delete),
         "watch": ("follow a job's progress until it ends", watch),
         "list": ("recent jobs, or the leaderboard with --sort METRIC", list_jobs),
     }
@@ -142,6 +144,13 @@ def results(args: argparse.Namespace) -> int:
 @_run
 def cancel(args: argparse.Namespace) -> int:
     print(json.dumps(_client(args).cancel(args.id), indent=2))
+    return 0
+
+
+@_run
+def delete(args: argparse.Namespace) -> int:
+    _client(args).delete(args.id)
+    print(f"{args.id} deleted", file=sys.stderr)
     return 0
 
 

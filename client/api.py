@@ -120,6 +120,16 @@ class Client:
     def cancel(self, job: Job | str) -> dict[str, Any]:
         return self.request("POST", f"/jobs/{Job.of(job).id}/cancel").json()
 
+    def delete(self, job: Job | str) -> None:
+        """Delete an ended job with its results (``DELETE /jobs/{id}``; a queued or running one
+        is a ``ClientError`` 409: cancel it first)."""
+        self.request("DELETE", f"/jobs/{Job.of(job).id}")
+
+    def delete_signal_set(self, signal_set_id: str) -> None:
+        """Delete an uploaded signal set (``DELETE /data/signals/{id}``; 409 while a queued or
+        running backtest trades it)."""
+        self.request("DELETE", f"/data/signals/{signal_set_id}")
+
     def jobs(self, **filters: Any) -> list[dict[str, Any]]:
         return self.get("/jobs", **filters)["items"]
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from store.db import changed_one
 from store.models import (
+    ACTIVE,
     CANCELLED,
     CANCELLING,
     COMPLETED,
@@ -232,6 +233,38 @@ def request_cancel(session: Session, job_id: str) -> tuple[str | None, bool]:
     if _update(session, job_id, (RUNNING,), status=CANCELLING):
         return CANCELLING, True
     return session.scalar(sa.select(Job.status).where(Job.id == job_id)), False
+
+
+def delete_ended(session: Session, job_id: str) -> tuple[str | None, bool]:
+    """Delete a job that has ended (completed, failed, cancelled) with everything stored for it:
+    its result and optimization trials go with the row (``ON DELETE CASCADE``, on SQLite too:
+    ``store.db`` turns ``foreign_keys`` on). One guarded ``DELETE ... WHERE status IN (...)``,
+    so a job that a worker or a cancel moves at the same moment is either deleted ended or left
+    alone. Returns ``(status, deleted)``: the status it had, or has when it was left alone
+    (queued, running or cancelling); status None for an unknown job. Its outbox rows stay (they
+    are events not yet relayed: ``workers/relay.py`` still sends them)."""
+    stmt = (
+        sa.delete(Job)
+        .where(Job.id == job_id, Job.status.in_(TERMINAL))
+        .returning(Job.status)
+        .execution_options(synchronize_session=False)
+    )
+    status = session.execute(stmt).scalar_one_or_none()
+    if status is not None:
+        return status, True
+    return session.scalar(sa.select(Job.status).where(Job.id == job_id)), False
+
+
+def active_naming(
+    session: Session, field: str, value: str, kinds: tuple[str, ...] | None = None, limit: int = 5
+) -> list[str]:
+    """Ids of queued or running jobs (of ``kinds``, any owner's) whose stored request names
+    ``value`` in its top-level ``field`` (a ``signal_set_id``, a ``backtest_id``), oldest first,
+    at most ``limit``: what must not be deleted under them."""
+    stmt = sa.select(Job.id).where(Job.status.in_(ACTIVE), Job.spec[field].as_string() == value)
+    if kinds is not None:
+        stmt = stmt.where(Job.kind.in_(kinds))
+    return list(session.scalars(stmt.order_by(Job.created_at).limit(limit)))
 
 
 def fail_abandoned(

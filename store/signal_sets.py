@@ -2,7 +2,8 @@
 
 One row per set: its owner, frequency, symbols, first and last time, and the weights as a
 wide table (``{"index": [iso...], "columns": [...], "data": [[...]]}``, null for a cell that
-keeps the previous weight). Only the owner reads a set (others get "not found").
+keeps the previous weight). Only the owner reads or deletes a set (others get "not found");
+a set that an active job trades cannot be deleted (``store.jobs.active_naming``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from store.db import changed_one
 from store.models import Base, JSONDoc, UTCDateTime, utcnow
 
 
@@ -83,6 +85,12 @@ def get_signal_set(session: Session, signal_set_id: str, owner: str | None) -> S
     if row is None or (owner is not None and row.owner != owner):
         return None
     return row
+
+
+def delete_signal_set(session: Session, signal_set_id: str) -> bool:
+    """Delete the set; whether it was there."""
+    stmt = sa.delete(SignalSet).where(SignalSet.id == signal_set_id)
+    return changed_one(session, stmt.execution_options(synchronize_session=False))
 
 
 def signal_weights(row: SignalSet) -> pd.DataFrame:

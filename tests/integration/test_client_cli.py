@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cli.main import main
-from client import Client, Job
+from client import Client, ClientError, Job
 from tests.integration.http_server import serve
 
 pytestmark = pytest.mark.integration
@@ -91,6 +91,14 @@ def test_jobs_leaderboard_and_cancel(url, key, make_spec):
     assert values == sorted(values) and board["unit"] == "%"
     with pytest.raises(Exception, match="409"):
         client.cancel(job)
+    client.delete(job)  # ended: it goes, with its results
+    with pytest.raises(ClientError, match="404"):
+        client.status(job)
+    queued = client.submit_backtest(make_spec())
+    try:
+        client.delete(queued)  # the worker may have run it already: then it just goes
+    except ClientError as exc:
+        assert exc.status == 409 and "cancel it first" in exc.body["message"]
 
 
 def test_events_replay_a_finished_job_and_resume_after_an_id(url, key, make_spec):
@@ -167,8 +175,13 @@ def test_remote_cli_runs_all_three_kinds(url, key, make_spec, tmp_path, capsys):
     )
     code, out, err = _cli(capsys, "submit", str(stress), "--wait", "--url", url, "--api-key", key)
     assert code == 0 and out.startswith("st_") and "100.0%" in err, err
-    code, out, _ = _cli(capsys, "watch", out.strip(), "--url", url, "--api-key", key)
+    stress_id = out.strip()
+    code, out, _ = _cli(capsys, "watch", stress_id, "--url", url, "--api-key", key)
     assert code == 0 and "completed" in out
     code, _, err = _cli(capsys, "cancel", job_id, "--url", url, "--api-key", key)
     assert code == 2 and "409" in err
+    code, _, err = _cli(capsys, "delete", stress_id, "--url", url, "--api-key", key)
+    assert code == 0 and f"{stress_id} deleted" in err
+    code, _, err = _cli(capsys, "status", stress_id, "--url", url, "--api-key", key)
+    assert code == 2 and "404" in err
     assert Job.of("st_x").kind == "stress_test"
