@@ -9,7 +9,7 @@ they carry (status, results, report, tables, trials, heatmap, cancel, ...), the 
 parameters generated.
 
 Bounded for CI: ``FUZZ_EXAMPLES`` examples per operation (default 25, about a minute);
-``FUZZ_STEPS`` calls for the stateful run (default 800, about 50 s: runs of ``STEPS_PER_RUN``;
+``FUZZ_STEPS`` calls for the stateful run (default 800, under a minute: runs of ``STEPS_PER_RUN``;
 0 skips it).
 """
 
