@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     inputs.install(app, settings)
     spec_kwargs = {
         "info": {"description": DESCRIPTION},
-        "extra_plugins": [openapi.CommonResponses()],
+        "extra_plugins": [openapi.CommonResponses(), openapi.ResponseLinks()],
     }
     api = NautilusApi(app, spec_kwargs=spec_kwargs)
     openapi.security_schemes(api.spec)
