@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import loadgen  # noqa: E402
-from cli.keys import create_key  # noqa: E402
 from cli.processes import (  # noqa: E402
     Child,
     api_argv,
@@ -46,11 +45,17 @@ from cli.processes import (  # noqa: E402
     worker_argv,
     worker_environ,
 )
+from store.db import make_engine, make_session_factory, transaction  # noqa: E402
+from store.keys import create_key  # noqa: E402
 from store.schema import upgrade  # noqa: E402
 from workers.settings import Settings, get_settings, load_settings  # noqa: E402
 
-HEADERS: dict[str, str] = {}
-"""The bench's API key, sent with every request (to the floor too: same bytes on the wire)."""
+OWNERS = 128
+"""Teams submitting at once: each has its own member key, and the service's default quotas
+(requests per minute, queued jobs per owner) apply to each, as they would in production."""
+KEYS: dict[str, dict[str, str]] = {}
+"""Each owner's ``Authorization`` header, sent with its requests (to the floors too: same bytes
+on the wire)."""
 BODY = {
     "backtest_name": "bench",
     "backtest_type": "strategy_validation",
@@ -109,10 +114,6 @@ class Bench:
             REDIS_URL=args.redis,
             NAUTILUS_VAR_DIR=str(self.tmp),
             LOG_LEVEL="WARNING",
-            # the limits stay on (their checks are part of the measured path) but this load
-            # must not hit them
-            NAUTILUS_RATE_LIMIT="10000000/minute",
-            NAUTILUS_QUOTA_QUEUED_JOBS="10000000",
             NAUTILUS_EMBEDDED_REDIS="0",
             # compiled kernels kept across runs: a cold cache costs minutes on a loaded machine
             NAUTILUS_KERNEL_CACHE_DIR=str(ROOT / "var" / "kernel-cache"),
@@ -130,7 +131,13 @@ class Bench:
         with sa.create_engine(self.settings.database_url).begin() as conn:
             conn.execute(sa.text("CREATE TABLE bench_minimal (id text PRIMARY KEY, body jsonb)"))
         self.redis.flushdb()
-        HEADERS["Authorization"] = "Bearer " + create_key(self.settings, "bench", "admin")[1]
+        engine = make_engine(self.settings.database_url)
+        with transaction(make_session_factory(engine)) as session:
+            for k in range(OWNERS):
+                owner = f"bench-{k}"
+                secret = create_key(session, owner, "member", self.settings.api_key_pepper)[1]
+                KEYS[owner] = {"Authorization": f"Bearer {secret}"}
+        engine.dispose()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -160,7 +167,7 @@ class Bench:
         figures["one_client_p50_vs_floor"] = round(
             figures["post_one_client"]["p50_ms"] / figures["post_minimal_one_client"]["p50_ms"], 3
         )
-        ids = self.job_ids(1000)
+        ids = self.owned_jobs(1000)
         figures["get_backtest"] = self.load(api, get_calls(ids, "/backtests/"))
         figures["get_minimal_floor"] = self.load(minimal, get_calls(ids, "/minimal/"))
         figures["get_vs_floor"] = ratio(figures["get_backtest"], figures["get_minimal_floor"])
@@ -199,10 +206,11 @@ class Bench:
         env = worker_environ(self.settings, "cpu") | {"PYTHONPATH": str(ROOT)}
         self.children.append(Child("worker", argv, env, self.tmp / "worker.log"))
 
-    def job_ids(self, n: int) -> list[str]:
+    def owned_jobs(self, n: int) -> list[tuple[str, str]]:
+        """``n`` jobs as (id, owner): each is read with its owner's key."""
         with sa.create_engine(self.settings.database_url).connect() as conn:
-            rows = conn.execute(sa.text("SELECT id FROM jobs LIMIT :n"), {"n": n})
-            return [r[0] for r in rows]
+            rows = conn.execute(sa.text("SELECT id, owner FROM jobs LIMIT :n"), {"n": n})
+            return [(r[0], r[1]) for r in rows]
 
     def end_to_end(self, api: str, n: int) -> dict[str, Any]:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
@@ -210,10 +218,10 @@ class Bench:
         timings = []
         for i in range(n + 3):  # the first three warm the worker's processes
             started = time.perf_counter()
-            job_id = post_json(f"{api}/backtests", BODY)["execution_id"]
+            job_id = post_json(f"{api}/backtests", BODY, "bench-0")["execution_id"]
             warm_up = i < 3  # may compile the kernels into an empty cache first
             wait_event(pubsub, job_id, "backtest_complete", timeout=900 if warm_up else 120)
-            assert get_json(f"{api}/backtests/{job_id}")["status"] == "completed"
+            assert get_json(f"{api}/backtests/{job_id}", "bench-0")["status"] == "completed"
             if not warm_up:
                 timings.append((time.perf_counter() - started) * 1000)
         pubsub.close()
@@ -221,10 +229,10 @@ class Bench:
 
     def burst(self, api: str, n: int) -> dict[str, Any]:
         started = time.perf_counter()
+        owners = [f"bench-{i % OWNERS}" for i in range(n)]
         with ThreadPoolExecutor(16) as pool:
-            ids = list(
-                pool.map(lambda _: post_json(f"{api}/backtests", BODY)["execution_id"], range(n))
-            )
+            answers = pool.map(lambda owner: post_json(f"{api}/backtests", BODY, owner), owners)
+            ids = [answer["execution_id"] for answer in answers]
         submitted = time.perf_counter() - started
         rows = self.wait_terminal(ids, timeout=600)
         wall = time.perf_counter() - started
@@ -271,13 +279,19 @@ class Bench:
 
 
 def post_calls(path: str) -> Any:
+    """The same submit from each owner in turn."""
     body = json.dumps(BODY).encode()
-    call = loadgen.Call("POST", path, body, {"Content-Type": "application/json", **HEADERS})
-    return lambda i: call
+    calls = [
+        loadgen.Call("POST", path, body, {"Content-Type": "application/json", **headers})
+        for headers in KEYS.values()
+    ]
+    return lambda i: calls[i % len(calls)]
 
 
-def get_calls(ids: list[str], prefix: str) -> Any:
-    return lambda i: loadgen.Call("GET", prefix + ids[(i * 7919) % len(ids)], None, HEADERS)
+def get_calls(jobs: list[tuple[str, str]], prefix: str) -> Any:
+    """Reads of the jobs in a scattered order, each with its owner's key."""
+    calls = [loadgen.Call("GET", prefix + job_id, None, KEYS[owner]) for job_id, owner in jobs]
+    return lambda i: calls[(i * 7919) % len(calls)]
 
 
 def ratio(measured: dict[str, Any], floor: dict[str, Any]) -> float:
@@ -296,16 +310,16 @@ def summarize(timings: list[float]) -> dict[str, Any]:
     }
 
 
-def post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json", **HEADERS}
+def post_json(url: str, body: dict[str, Any], owner: str) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json", **KEYS[owner]}
     request = urllib.request.Request(url, json.dumps(body).encode(), method="POST", headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
-def get_json(url: str) -> dict[str, Any]:
+def get_json(url: str, owner: str) -> dict[str, Any]:
     with urllib.request.urlopen(
-        urllib.request.Request(url, headers=HEADERS), timeout=30
+        urllib.request.Request(url, headers=KEYS[owner]), timeout=30
     ) as response:
         return json.loads(response.read())
 
