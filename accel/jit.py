@@ -72,7 +72,8 @@ def threads() -> int:
     """Threads a kernel call uses now (``configure``'d, at most what numba has)."""
     import numba
 
-    available = numba.config.NUMBA_NUM_THREADS
+    # numba.config sets its NUMBA_* names at import time, out of mypy's sight
+    available = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
     return min(_config.threads, available) if _config.threads > 0 else available
 
 
@@ -104,13 +105,12 @@ def generated_module(name: str, source: str) -> types.ModuleType:
         module = types.ModuleType(key)
         exec(compile(source, f"<{key}>", "exec"), module.__dict__)  # our generator's text only
     else:
-        module = _import_file(key, source)
+        module = _import_file(_config.cache_dir / "numba" / "generated", key, source)
     _modules[key] = module
     return module
 
 
-def _import_file(key: str, source: str) -> types.ModuleType:
-    folder = _config.cache_dir / "numba" / "generated"
+def _import_file(folder: Path, key: str, source: str) -> types.ModuleType:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key}.py"
     if not path.exists() or path.read_text() != source:
@@ -118,6 +118,7 @@ def _import_file(key: str, source: str) -> types.ModuleType:
         tmp.write_text(source)
         tmp.replace(path)  # atomic: concurrent workers never import half a file
     spec = importlib.util.spec_from_file_location(key, path)
+    assert spec is not None and spec.loader is not None  # a .py path always gets a source loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[key] = module
     spec.loader.exec_module(module)

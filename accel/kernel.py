@@ -17,7 +17,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-import accel  # noqa: F401  (64-bit mode)
+import accel  # 64-bit mode
 from accel import costs as cost_model
 
 
@@ -39,38 +39,39 @@ class Prices(NamedTuple):
 
 
 class Account(NamedTuple):
-    cash: jnp.ndarray  # (B,)
-    shares: jnp.ndarray  # (B, S)
-    sized_for: jnp.ndarray  # (B, S) target weight the position was last sized for
-    trade_cash: jnp.ndarray  # (B, S) net cash flow of the open round trip
-    orders: jnp.ndarray  # (B,) fills so far
-    wins: jnp.ndarray  # (B,) round trips closed with a profit
-    losses: jnp.ndarray  # (B,) round trips closed without one
-    gross_profit: jnp.ndarray  # (B,)
-    gross_loss: jnp.ndarray  # (B,) (positive number)
+    cash: accel.Array  # (B,)
+    shares: accel.Array  # (B, S)
+    sized_for: accel.Array  # (B, S) target weight the position was last sized for
+    trade_cash: accel.Array  # (B, S) net cash flow of the open round trip
+    orders: accel.Array  # (B,) fills so far
+    wins: accel.Array  # (B,) round trips closed with a profit
+    losses: accel.Array  # (B,) round trips closed without one
+    gross_profit: accel.Array  # (B,)
+    gross_loss: accel.Array  # (B,) (positive number)
 
 
 class Path(NamedTuple):
     """Per-bar outputs, time first: equity and cash ``(T, B)``; shares ``(T, B, S)`` if recorded."""
 
-    equity: jnp.ndarray
-    cash: jnp.ndarray
-    gross_exposure: jnp.ndarray
-    shares: jnp.ndarray | None
-    exit_shares: jnp.ndarray | None = None  # (T, B, S) shares closed by an exit order
-    exit_price: jnp.ndarray | None = None  # (T, B, S) its price before slippage (NaN: none)
+    equity: accel.Array
+    cash: accel.Array
+    gross_exposure: accel.Array
+    shares: accel.Array | None
+    exit_shares: accel.Array | None = None  # (T, B, S) shares closed by an exit order
+    exit_price: accel.Array | None = None  # (T, B, S) its price before slippage (NaN: none)
 
 
 class ExitBars(NamedTuple):
     """What exit orders read per bar: open, high and low ``(T, S)``, the ATR distances
     ``(T, 3, S)`` of a position opened at that bar and the fractions ``(3,)`` (stop-loss,
-    take-profit, trailing stop; see ``engine.exits``)."""
+    take-profit, trailing stop; see ``engine.exits``). The one-bar slices ``simulate``'s scan
+    reads carry no fractions (``None``)."""
 
     open: jnp.ndarray
     high: jnp.ndarray
     low: jnp.ndarray
     atr: jnp.ndarray
-    fraction: jnp.ndarray
+    fraction: jnp.ndarray | None
 
 
 class Stops(NamedTuple):

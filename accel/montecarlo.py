@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import accel  # noqa: F401  (64-bit mode)
+import accel  # 64-bit mode
 from accel.device import simulation_backend
 
 BLOCK = 256
@@ -35,26 +35,26 @@ class Book(NamedTuple):
     before a shock when ``exposures`` are already shocked.
     """
 
-    exposures: jnp.ndarray
-    cash: jnp.ndarray
-    start_value: jnp.ndarray
+    exposures: accel.Array
+    cash: accel.Array
+    start_value: accel.Array
 
 
 class Model(NamedTuple):
     """Return model: ``drift`` ``(K,)`` and ``chol`` ``(K, K)`` of daily log returns (parametric),
     ``dof`` for Student-t, ``history`` ``(T, K)`` of daily log returns (bootstrap)."""
 
-    drift: jnp.ndarray
-    chol: jnp.ndarray
-    dof: jnp.ndarray
-    history: jnp.ndarray
+    drift: accel.Array
+    chol: accel.Array
+    dof: accel.Array
+    history: accel.Array
 
 
 class PathStats(NamedTuple):
     """Per path: return of the book over the horizon and its maximum drawdown (both <= 0 ok)."""
 
-    final_return: jnp.ndarray
-    max_drawdown: jnp.ndarray
+    final_return: accel.Array
+    max_drawdown: accel.Array
 
 
 def normal_log_returns(key, n_paths: int, horizon: int, drift, chol) -> jnp.ndarray:
@@ -89,7 +89,7 @@ def block_bootstrap(key, history, n_paths: int, horizon: int, block: int) -> jnp
     return history[rows % n_days]
 
 
-def book_values(log_returns, book: Book) -> jnp.ndarray:
+def book_values(log_returns, book: Book) -> accel.Array:
     """``(P, H)`` value of the held book at the end of each day."""
     growth = jnp.exp(jnp.cumsum(log_returns, axis=1))
     return book.cash + growth @ book.exposures
@@ -186,13 +186,14 @@ def simulate(
     the same shape, so a run compiles once per (chunk, horizon, assets, method).
     """
     per_chunk, n_chunks = _plan(n_paths, horizon, method, book, budget)
-    seed, stream = np.uint32(seed), np.uint32(stream)
+    seed32, stream32 = np.uint32(seed), np.uint32(stream)
     parts = [
         _chunk_stats(
-            seed, stream, i * per_chunk, model, book, per_chunk, horizon, method, block, antithetic
+            seed32, stream32, i * per_chunk, model, book, per_chunk, horizon, method, block,
+            antithetic,
         )
         for i in range(n_chunks)
-    ]
+    ]  # fmt: skip
     if n_chunks == 1:
         return parts[0]
     return PathStats(*(jnp.concatenate(field) for field in zip(*parts, strict=True)))
@@ -201,15 +202,15 @@ def simulate(
 class Summary(NamedTuple):
     """Distribution figures of one run, as fractions (returns) and probabilities."""
 
-    mean_return: jnp.ndarray
-    return_quantiles: jnp.ndarray  # at ``quantiles``
-    var: jnp.ndarray  # at each tail probability: the return quantile (negative is a loss)
-    cvar: jnp.ndarray  # mean of the returns in that tail
-    probability_of_loss: jnp.ndarray
-    histogram_counts: jnp.ndarray
-    histogram_edges: jnp.ndarray
-    mean_drawdown: jnp.ndarray
-    drawdown_quantiles: jnp.ndarray
+    mean_return: accel.Array
+    return_quantiles: accel.Array  # at ``quantiles``
+    var: accel.Array  # at each tail probability: the return quantile (negative is a loss)
+    cvar: accel.Array  # mean of the returns in that tail
+    probability_of_loss: accel.Array
+    histogram_counts: accel.Array
+    histogram_edges: accel.Array
+    mean_drawdown: accel.Array
+    drawdown_quantiles: accel.Array
 
 
 def sorted_quantile(sorted_values, q, xp=jnp) -> jnp.ndarray:
@@ -321,8 +322,10 @@ def simulate_summary(
         return summarize(stats, *levels, xp=np)
     per_chunk, n_chunks = _plan(n_paths, horizon, method, book, budget)
     if n_chunks > 1:
-        run = dict(horizon=horizon, method=method, seed=seed, stream=stream, block=block)
-        stats = simulate(model, book, n_paths=n_paths, budget=budget, antithetic=antithetic, **run)
+        stats = simulate(
+            model, book, n_paths=n_paths, horizon=horizon, method=method, seed=seed,
+            stream=stream, block=block, budget=budget, antithetic=antithetic,
+        )  # fmt: skip
         packed = _packed_summary_jit(stats, *levels)
     else:
         static = (per_chunk, horizon, method, block, *levels, antithetic)

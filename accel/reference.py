@@ -70,7 +70,7 @@ def _exit_price(levels: dict, held: float, bar_open, high, low, trail_fraction) 
 
 def simulate_reference(
     targets, execute, value, mark, tradable, costs, cash, whole_shares, exits=None
-):
+) -> tuple[np.ndarray, np.ndarray, dict]:
     """One account: ``targets`` ``(T, S)`` aligned to the bar that executes them.
 
     ``exits`` (a dict: ``open``, ``high``, ``low`` ``(T, S)``, ``atr`` ``(T, 3, S)``,
@@ -80,7 +80,7 @@ def simulate_reference(
     whose ``exits`` are the shares each exit closed and its price ``(T, S)`` (NaN: none).
     """
     steps, n = targets.shape
-    account = {
+    account: dict = {
         "cash": float(cash),
         "shares": [0.0] * n,
         "trade_cash": [0.0] * n,

@@ -81,7 +81,8 @@ class BacktestResult:
 
 def required_symbols(spec: BacktestSpec) -> list[str]:
     """The symbols whose bars a run needs: the traded ones and the benchmark."""
-    extra = [spec.benchmark_symbol] if spec.benchmark_symbol not in (None, *spec.symbols) else []
+    benchmark = spec.benchmark_symbol
+    extra = [benchmark] if benchmark is not None and benchmark not in spec.symbols else []
     return [*spec.symbols, *extra]
 
 
@@ -158,10 +159,12 @@ def run_backtest(
     )
     simulated_to = _last_bar(traded)
     report(0.8, "scoring", at=simulated_to)
+    assert path.shares is not None  # simulate_lanes records every path
     shares = np.asarray(path.shares[:, 0], dtype=np.float64)
     execute = np.asarray(execution_prices(bars, spec.fill).execute, dtype=np.float64)
     exited = None
     if exits is not None:
+        assert path.exit_shares is not None and path.exit_price is not None
         exited = (np.asarray(path.exit_shares[:, 0], np.float64),
                   np.asarray(path.exit_price[:, 0], np.float64))  # fmt: skip
     fills = fills_from_positions(

@@ -41,6 +41,12 @@ class Field:
     example: Any = None
     schema: Mapping[str, Any] | None = None
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """``low`` and ``high`` of a number field, which declares both."""
+        assert self.low is not None and self.high is not None, self.name
+        return self.low, self.high
+
     def read(self, check: FieldChecker) -> Any:
         return READERS[self.kind](check, self)
 
@@ -89,7 +95,7 @@ READERS: dict[str, Callable[[FieldChecker, Field], Any]] = {
     "timestamp": lambda c, f: c.timestamp(f.name),
     "choice": lambda c, f: c.choice(f.name, f.choices),
     "timezone": lambda c, f: c.timezone(f.name),
-    "number": lambda c, f: c.number(f.name, f.low, f.high, f.open_low),
+    "number": lambda c, f: c.number(f.name, *f.bounds, f.open_low),
     "integer": lambda c, f: c.integer(f.name, int(f.low or 0), int(f.high or 0)),
     "flag": lambda c, f: c.flag(f.name),
     "strings": lambda c, f: c.strings(f.name),

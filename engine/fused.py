@@ -59,7 +59,10 @@ def compiled(plan: Plan, name: str) -> Compiled:
         )
         n_state = 1
     else:
-        legs = [LegCode(leg.side, leg.enter, leg.leave, params.get(leg.gate)) for leg in rule]
+        legs = [
+            LegCode(leg.side, leg.enter, leg.leave, params[leg.gate] if leg.gate else None)
+            for leg in rule
+        ]
         source, n_state = legs_rule(legs, indicators, params, plan.fraction)
     return Compiled(kernels(name, source, n_state), tuple(indicators), tuple(params))
 

@@ -50,7 +50,7 @@ def results_document(
     stamps = _timestamps(result)
     trades = [t.record(result.market.timestamps) for t in result.closed_trades]
     stats = trade_statistics(np.array([t["pnl"] for t in trades]))
-    document = {
+    document: dict[str, Any] = {
         "backtest_name": spec.backtest_name,
         "backtest_type": spec.backtest_type,
         "execution_summary": _execution_summary(result),

@@ -67,8 +67,10 @@ def exit_bars(bars: Bars, exits, dtype) -> ExitBars | None:
     """The scan's view of ``engine.exits.exit_inputs`` (None: no exit orders)."""
     if exits is None:
         return None
-    prices = [jnp.nan_to_num(x).astype(dtype) for x in (bars.open, bars.high, bars.low)]
-    return ExitBars(*prices, jnp.asarray(exits.atr, dtype), jnp.asarray(exits.fraction, dtype))
+    opens, high, low = (jnp.nan_to_num(x).astype(dtype) for x in (bars.open, bars.high, bars.low))
+    return ExitBars(
+        opens, high, low, jnp.asarray(exits.atr, dtype), jnp.asarray(exits.fraction, dtype)
+    )
 
 
 def execution_targets(weights: jnp.ndarray, fill: str) -> jnp.ndarray:
@@ -102,9 +104,11 @@ def run_lanes(
     ``(P, T, S)`` instead of a strategy's signals.
     """
     dtype = dtype or bars.close.dtype
-    raw = (
-        strategy.signal(bars, params) if weights is None else jnp.asarray(weights, bars.close.dtype)
-    )
+    if weights is None:
+        assert strategy is not None  # callers pass one of the two
+        raw = strategy.signal(bars, params)
+    else:
+        raw = jnp.asarray(weights, bars.close.dtype)
     weights = apply_limits(raw, limits)
     targets = execution_targets(weights, fill).astype(dtype)
     prices = jax.tree.map(

@@ -55,6 +55,7 @@ class RoundTrip:
         return sum(f.cash_flow for f in self.fills)
 
     def record(self, timestamps: np.ndarray) -> dict:
+        assert self.exit_bar is not None  # only closed round trips are recorded
         entry_notional = sum(abs(f.quantity) * f.price for f in self.fills if self._opens(f))
         pnl = self.pnl
         position = np.cumsum([f.quantity for f in self.fills])

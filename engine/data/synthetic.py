@@ -83,13 +83,18 @@ def synthetic_market(
         stamps, bars = _daily_window(names, profiles, seed, t0, t1)
     else:
         stamps, bars = _intraday_window(names, profiles, seed, t0, t1, frequency)
+    arrays = {k: np.ascontiguousarray(v.T) for k, v in bars.items()}
     return Market(
         timestamps=stamps.astype("datetime64[ns]"),
         symbols=names,
+        open=arrays["open"],
+        high=arrays["high"],
+        low=arrays["low"],
+        close=arrays["close"],
+        volume=arrays["volume"],
         frequency=frequency,
         source="synthetic",
         version=_version(names, t0, t1, frequency, seed),
-        **{k: np.ascontiguousarray(v.T) for k, v in bars.items()},
     )
 
 
@@ -117,6 +122,7 @@ def _validate(
 ) -> tuple[tuple[str, ...], pd.Timestamp, pd.Timestamp]:
     """Check every input at once; raise one SpecError listing each bad field."""
     errors: dict[str, list[str]] = {}
+    names: tuple[Any, ...]  # strings once _symbols_problem finds none wrong
     try:
         names = (symbols,) if isinstance(symbols, str) else tuple(symbols)
     except TypeError:

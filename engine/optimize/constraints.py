@@ -91,8 +91,8 @@ class _Parser:
             pairs.append((COMPARISONS[token[1]], self.sum()))
         if not pairs:
             raise ConstraintSyntaxError("needs a comparison: one of < <= > >=")
-        if self.peek() is not None:
-            raise ConstraintSyntaxError(f"unexpected {self.peek()[1]!r}")
+        if (token := self.peek()) is not None:
+            raise ConstraintSyntaxError(f"unexpected {token[1]!r}")
         return _chain(first, pairs)
 
     def binary(self, ops: Mapping[str, Callable], operand: Callable[[], Node]) -> Node:

@@ -207,6 +207,7 @@ def parse_optimization_request(
     if spec is not None:
         values.update(_search(read, spec, payload))
     read.raise_if_errors()
+    assert spec is not None  # _base_spec records an error whenever it finds none
     request = OptimizationRequest(
         base_spec=spec,
         backtest_id=payload.get("backtest_id"),

@@ -103,6 +103,7 @@ def overfitting(
     maximize = target.maximize if cscv_metric == target.metric else True
     pbo = pbo_cscv(blocks, cscv_metric, periods_per_year, maximize=maximize)
     winner = best(pool, target, window)
+    assert winner is not None  # the pool is not empty
     dsr = deflated_sharpe_of_trials(blocks, pool.index(winner))
     return {
         "probability_of_backtest_overfitting": pbo.describe(),

@@ -32,7 +32,9 @@ def with_baseline(request: OptimizationRequest, sets: Sequence[Mapping[str, Any]
     """Trial stubs for ``sets`` plus the base parameters (unsearched, unless proposed)."""
     base = dict(request.base_spec.strategy_parameters)
     space = request.space
-    stubs = [{"params": dict(p), "searched": True, "baseline": False} for p in sets]
+    stubs: list[dict[str, Any]] = [
+        {"params": dict(p), "searched": True, "baseline": False} for p in sets
+    ]
     keys = [space.key(s["params"]) for s in stubs]
     if space.key(base) in keys:
         stubs[keys.index(space.key(base))]["baseline"] = True

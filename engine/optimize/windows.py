@@ -13,7 +13,7 @@ sees only its own bars (indicators start cold at ``start``), so no fold can use 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,7 +139,7 @@ def distinct_windows(fold_list: tuple[Fold, ...]) -> tuple[Window, ...]:
     return tuple(seen.values())
 
 
-def selection_window(fold_list: tuple[Fold, ...]) -> Window:
+def selection_window(fold_list: Sequence[Fold]) -> Window:
     """The window whose winner is reported as the optimized parameters: the latest training."""
     return fold_list[-1].train
 

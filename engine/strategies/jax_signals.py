@@ -7,7 +7,7 @@ every set's window, the rule's expressions on ``(P, T, S)`` arrays, legs held th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import jax.numpy as jnp
 
@@ -16,7 +16,7 @@ from engine.strategies.plan import Expr, Leg, Plan, TopK
 from engine.strategies.registry import Bars
 
 MAX_WINDOW = 1000
-_BINARY = {
+_BINARY: dict[str, Callable[[jnp.ndarray, jnp.ndarray], jnp.ndarray]] = {
     "lt": jnp.less,
     "le": jnp.less_equal,
     "gt": jnp.greater,

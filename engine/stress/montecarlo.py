@@ -133,6 +133,7 @@ def _book_weighted(multipliers: np.ndarray, values: np.ndarray) -> float:
 
 
 def _strategy_inputs(request, book: Book, history: History, shocked, multipliers, dtype):
+    assert history.strategy is not None  # simulation_inputs' choice
     returns = _log_returns(history.strategy)
     scale = np.array([_book_weighted(multipliers, book.values)])
     model = bootstrap_model(returns, request.drift, scale, dtype)

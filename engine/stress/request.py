@@ -94,7 +94,7 @@ class StressRequest(Canonical):
 
     def to_payload(self) -> dict[str, Any]:
         """A JSON-safe dict that ``parse_stress_request`` turns back into an equal request."""
-        skip = ("portfolio", "scenarios", "book_symbols", *INLINE_ONLY)
+        skip: tuple[str, ...] = ("portfolio", "scenarios", "book_symbols", *INLINE_ONLY)
         skip += tuple(o for o, m in METHOD_OPTIONS.items() if m != self.method)
         skip += () if self.antithetic else ("antithetic",)  # digests of older requests hold
         payload = {f: getattr(self, f) for f in self.__dataclass_fields__ if f not in skip}
@@ -102,8 +102,10 @@ class StressRequest(Canonical):
         if self.inline:
             payload.pop("backtest_id")
             payload.update(portfolio=dict(self.portfolio), initial_value=self.initial_value)
-            payload["history_start_date"] = self.history_start_date.strftime("%Y-%m-%d")
-            payload["history_end_date"] = self.history_end_date.strftime("%Y-%m-%d")
+            start, end = self.history_start_date, self.history_end_date
+            assert start is not None and end is not None  # parsed inline requests have both
+            payload["history_start_date"] = start.strftime("%Y-%m-%d")
+            payload["history_end_date"] = end.strftime("%Y-%m-%d")
             payload["data_sources"] = list(self.data_sources)
             payload["data_seed"] = self.data_seed
         return payload
@@ -352,6 +354,8 @@ def _scenario(check, where: str, item: Any, symbols: set[str] | None) -> Scenari
     description = inner.text("description", max_length=2000)
     inner.unknown_fields()
     _nest(check, where, inner)
+    if name is None:  # reported as required
+        return None
     return Scenario(name, description or "", shocks, vols, probability)
 
 

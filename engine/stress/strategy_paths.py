@@ -128,7 +128,8 @@ def _chunk_stats(
         )
         return run.equity[:, 0]
 
-    equity = jax.vmap(one_path, in_axes=(Bars(0, 0, 0, 0, 0, None),))(bars)
+    axes = Bars._make((0, 0, 0, 0, 0, None, None))  # each path's prices; shared period starts
+    equity = jax.vmap(one_path, in_axes=(axes,))(bars)
     warmup = warm.close.shape[0]
     relative = equity[:, warmup:] / equity[:, warmup - 1 : warmup]
     return kernel.path_stats(relative, jnp.asarray(1.0, relative.dtype))

@@ -86,8 +86,7 @@ def _compiled(text: str) -> RulesStrategy:
         for p in doc.parameters
     )  # fmt: skip
     windows = tuple(
-        (builder.column(series.window), path, _param_name(series.window))
-        for series, path in doc.windows
+        (builder.column(window), path, _param_name(window)) for window, path in doc.windows
     )
     return RulesStrategy(
         RULES_ID,
@@ -152,5 +151,5 @@ def _legs(doc: RulesDoc, builder: _Builder) -> tuple[Leg, ...]:
     return tuple(legs)
 
 
-def _param_name(window: Const | ParamRef | None) -> str:
+def _param_name(window: Const | ParamRef) -> str:
     return window.name if isinstance(window, ParamRef) else ""

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine.errors import SpecError, did_you_mean
 from engine.strategies.rules import library as lib
@@ -83,13 +83,14 @@ class Side:
 @dataclass(frozen=True)
 class RulesDoc:
     """A checked document: its parameters, sides and sizing (``fraction`` None: equal weight),
-    and where each indicator window is first used (for errors found later)."""
+    and each indicator's window with where that indicator is first used (for errors found
+    later)."""
 
     parameters: tuple[ParamDecl, ...]
     long: Side | None
     short: Side | None
     fraction: float | None
-    windows: tuple[tuple[Series, str], ...]
+    windows: tuple[tuple[Const | ParamRef, str], ...]
 
 
 class _Too(Exception):
@@ -103,7 +104,7 @@ class _Reader:
         self.params: dict[str, ParamDecl] = {}
         self.used: set[str] = set()
         self.window_params: set[str] = set()
-        self.windows: dict[Series, str] = {}
+        self.windows: dict[Series, tuple[Const | ParamRef, str]] = {}
         self.nodes = 0
 
     def error(self, path: str, message: str) -> None:
@@ -236,17 +237,18 @@ class _Reader:
                 self.error(f"{path}[{i}]", f"must be a {want}, got a {kind}")
                 node = None
             parts.append(node)
-        if any(p is None for p in parts):
+        nodes = [p for p in parts if p is not None]
+        if len(nodes) < len(parts):
             return None, None
         if op == lib.LAG:
-            return self.lagged(parts[0], path), NUMBER
+            return self.lagged(nodes[0], path), NUMBER
         if op in lib.CROSSES:
-            return self.cross(op, parts[0], parts[1], path), CONDITION
+            return self.cross(op, nodes[0], nodes[1], path), CONDITION
         if op in lib.LOGIC:
-            return _fold(op, parts), CONDITION
+            return _fold(op, nodes), CONDITION
         if op in lib.COMPARISONS:
-            return Apply(lib.COMPARISONS[op], tuple(parts)), CONDITION
-        return Apply(lib.ARITHMETIC[op], tuple(parts)), NUMBER
+            return Apply(lib.COMPARISONS[op], tuple(nodes)), CONDITION
+        return Apply(lib.ARITHMETIC[op], tuple(nodes)), NUMBER
 
     def indicator(self, spec: lib.IndicatorDef, args: list, path: str, depth: int) -> Node | None:
         names = ["window"] + (["multiplier"] if spec.multiplier else [])
@@ -264,8 +266,8 @@ class _Reader:
         if window is None or (spec.multiplier and k is None):
             return None
         series = Series(spec.kind, window)
-        self.windows.setdefault(series, f"{path}[0]")
-        if not spec.multiplier:
+        self.windows.setdefault(series, (window, f"{path}[0]"))
+        if k is None:  # no multiplier
             return series
         spread = Apply("mul", (k, Series("stdev", window)))
         return Apply("add" if spec.name.endswith("upper") else "sub", (series, spread))
@@ -302,10 +304,11 @@ class _Reader:
                 self.error(path, "reads one bar back at most (prev of prev, or a cross of prev)")
                 return None
             return Series(node.source, node.window, 1)
-        args = [self.lagged(a, path) for a in node.args]
-        if any(a is None for a in args):
+        lagged = [self.lagged(a, path) for a in node.args]
+        args = tuple(a for a in lagged if a is not None)
+        if len(args) < len(lagged):
             return None
-        return Apply(node.op, tuple(args))
+        return Apply(node.op, args)
 
     def cross(self, op: str, a: Node, b: Node, path: str) -> Node | None:
         a_prev, b_prev = self.lagged(a, path), self.lagged(b, path)
@@ -385,7 +388,7 @@ def parse_rules(document: Any, prefix: str = "strategy") -> RulesDoc:
         sides["long"],
         sides["short"],
         fraction,
-        tuple(reader.windows.items()),
+        tuple(reader.windows.values()),
     )
 
 
@@ -398,7 +401,7 @@ def _fold(op: str, parts: list[Node]) -> Node:
     return node
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
