@@ -33,7 +33,7 @@ test-unit: $(STAMP)  ## pure engine tests, no services needed
 test-integration: $(STAMP)  ## tests against PostgreSQL, Redis and Celery workers
 	$(BIN)/pytest -q tests/integration
 
-faults: $(STAMP)  ## the fault suite: worker, beat, Redis and PostgreSQL crashes on a private deployment (minutes)
+faults: $(STAMP)  ## the fault suite: worker, beat, Redis, PostgreSQL and RabbitMQ crashes on private deployments, both brokers (minutes)
 	NAUTILUS_FAULTS=1 $(BIN)/pytest -q tests/faults
 
 multihost: $(STAMP)  ## a chord on two worker hosts (network namespaces), one cut off mid-chord (root, socat, RabbitMQ)

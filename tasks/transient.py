@@ -2,7 +2,10 @@
 
 A claim or a job's ending that meets a dying database connection (a failover, a restart, a
 blip) is retried where it stands, backing off, for a bounded time; only then does the error
-reach the task (which retries with a countdown, or leaves the job to the reconciler).
+reach the task (which retries with a countdown, or leaves the job to the reconciler). Redis
+and broker outages are transient too: with the queues on RabbitMQ a worker keeps running jobs
+while Redis restarts, and a job that reads heartbeats or sends its chord then must not fail
+for good (the fault suite's Redis crash on RabbitMQ failed an optimization that way).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
+import redis
+from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError
 from tenacity import (
     before_sleep_log,
@@ -22,7 +27,14 @@ from tenacity import (
 
 log = logging.getLogger(__name__)
 
-TRANSIENT: tuple[type[Exception], ...] = (OperationalError, ConnectionError, TimeoutError)
+TRANSIENT: tuple[type[Exception], ...] = (
+    OperationalError,  # the database (SQLAlchemy)
+    ConnectionError,
+    TimeoutError,
+    redis.ConnectionError,  # Redis down or still loading its append-only file
+    redis.TimeoutError,
+    BrokerError,  # the broker refused a publish (kombu, after its own retries)
+)
 """Errors of the infrastructure that a later try may not meet; everything else ends the job."""
 
 IN_PLACE_S = 20.0

@@ -1,10 +1,14 @@
-"""A private deployment to break: its own Redis server and PostgreSQL cluster (loopback, free
-ports, temporary folders), a supervised worker and beat (``nautilus-bt worker`` / ``beat``), the
-API in process, and a consumer-group reader collecting lifecycle events.
+"""A private deployment to break, once per task broker: its own Redis server and PostgreSQL
+database (its own cluster; loopback, free ports, temporary folders), a supervised worker and beat
+(``nautilus-bt worker`` / ``beat``), the API in process, and a consumer-group reader collecting
+lifecycle events. The ``redis`` deployment queues its tasks on its Redis server; the ``rabbitmq``
+one on a RabbitMQ node of its own (``tests/private_rabbitmq.py``), with Redis still holding
+results, chord counters, events and heartbeats.
 
 Runs only with ``NAUTILUS_FAULTS=1`` (``make faults``): the faults take minutes. Every process
-is started here and stopped by pid; the machine's shared PostgreSQL and Redis are never touched.
-Timings are the defaults (``workers/settings.py``): the suite checks what an operator gets.
+is started here and stopped by pid; the machine's shared PostgreSQL, Redis and RabbitMQ are never
+touched. Timings are the defaults (``workers/settings.py``): the suite checks what an operator
+gets. One deployment runs at a time (pytest runs every test of one broker, then the other's).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import sqlalchemy as sa
 from cli.processes import Child, free_port
 from store.db import make_engine, make_session_factory, transaction
 from store.schema import upgrade
+from tests.private_rabbitmq import NodeUnavailable, PrivateRabbitMQ, private_rabbitmq
 from workers.heartbeats import live_workers
 from workers.kinds import terminal
 from workers.settings import load_settings
@@ -45,6 +50,8 @@ if os.environ.get("NAUTILUS_FAULTS") != "1":
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = ROOT / "var" / "faults-report.json"
 TERMINAL = ("completed", "failed", "cancelled")
+BROKERS = ["redis", "rabbitmq"]
+FIVE_SYMBOLS = ["SPY", "QQQ", "IWM", "TSLA", "AAPL"]
 RECOVERY_BOUND_S = 60.0  # every accepted job ends within this long after the fault ends
 
 
@@ -109,11 +116,11 @@ class PrivatePostgres:
             self._as = ["runuser", "-u", "postgres", "--"]
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
         self.start()
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "faults")
 
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/faults"
+    def database(self, name: str) -> str:
+        """A new database of this cluster; its URL."""
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
     def _run(self, *argv: str) -> None:
         subprocess.run([*self._as, *argv], check=True, capture_output=True, timeout=120)
@@ -142,9 +149,12 @@ class EventReader(threading.Thread):
         self.by_job: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.deliveries = 0
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
 
     def run(self) -> None:
         for _ in range(100_000):  # bounded reconnects
+            if self._stopped.is_set():
+                return
             client = redis.Redis.from_url(self.url, decode_responses=True, socket_timeout=5)
             try:
                 entries = stream_events(
@@ -156,7 +166,13 @@ class EventReader(threading.Thread):
                         self.by_job[event["job_id"]][event["id"]] = event
                     ack()
             except redis.RedisError:
-                time.sleep(0.5)
+                self._stopped.wait(0.5)
+            finally:
+                client.close()
+
+    def stop(self) -> None:
+        """Stop once its Redis server is gone (the read it blocks in fails) or within 0.5 s."""
+        self._stopped.set()
 
     def endings(self, job_id: str) -> list[dict[str, Any]]:
         """Distinct terminal events of ``job_id`` (after deduplication by id)."""
@@ -167,17 +183,26 @@ class EventReader(threading.Thread):
 class Deployment:
     """The service under test, with handles on each process a fault targets."""
 
-    def __init__(self, folder: Path, pg: PrivatePostgres, rds: PrivateRedis) -> None:
-        self.pg, self.rds = pg, rds
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NAUTILUS_")}
-        env |= {"DATABASE_URL": pg.url, "REDIS_URL": rds.url, "NAUTILUS_VAR_DIR": str(folder)}
+    def __init__(
+        self,
+        folder: Path,
+        pg: PrivatePostgres,
+        rds: PrivateRedis,
+        rabbitmq: PrivateRabbitMQ | None = None,
+    ) -> None:
+        self.pg, self.rds, self.rabbitmq = pg, rds, rabbitmq
+        self.broker = "rabbitmq" if rabbitmq else "redis"
+        database_url = pg.database(f"faults_{self.broker}")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NAUTILUS_", "BROKER_"))}
+        env |= {"DATABASE_URL": database_url, "REDIS_URL": rds.url, "NAUTILUS_VAR_DIR": str(folder)}
+        env |= {"BROKER_URL": rabbitmq.url if rabbitmq else ""}
         env |= {"JAX_PLATFORMS": "cpu", "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
         env |= {"NAUTILUS_WORKER_CONCURRENCY": "2", "NAUTILUS_RATE_LIMIT": "100000/minute"}
         env.setdefault("NAUTILUS_KERNEL_CACHE_DIR", str(ROOT / "var" / "test-kernel-cache"))
         self.env, self.folder = env, folder
         self.settings = load_settings(env)
-        upgrade(pg.url)
-        self.engine = make_engine(pg.url, pool_pre_ping=True)  # outlives the outage
+        upgrade(database_url)
+        self.engine = make_engine(database_url, pool_pre_ping=True)  # outlives the outage
         self.sessions = make_session_factory(self.engine)
         self.redis = redis.Redis.from_url(rds.url, decode_responses=True, socket_timeout=5)
         from api import create_app
@@ -192,7 +217,11 @@ class Deployment:
         self.beat = self._supervised("beat")
         self.reader = EventReader(rds.url)
         self.reader.start()
-        wait(lambda: self.worker_pid(), 180, "the worker's first heartbeat")
+        try:
+            wait(lambda: self.worker_pid(), 180, "the worker's first heartbeat")
+        except BaseException:
+            self.close()
+            raise
 
     def _supervised(self, *command: str) -> Child:
         argv = [sys.executable, "-m", "cli.main", *command]
@@ -211,14 +240,19 @@ class Deployment:
         return children[0].pid if children else None
 
     def submit_burst(self, backtests: int = 8) -> list[str]:
-        """A burst of small backtests and one optimization chord; their ids."""
+        """A burst of small backtests and one optimization chord; their ids, the chord's last.
+
+        Each job covers 5 symbols x 10 years of daily bars: on an idle 2-core machine the burst
+        keeps a worker of 2 processes busy for about 3 s, so the chord, sent last, is still
+        running when a fault strikes once it has started (with 1 year of 2 or 3 symbols
+        everything ended within a second, before the fault)."""
         ids = []
         for n in range(backtests):
             spec = {
                 "backtest_name": f"fault {uuid.uuid4().hex[:6]}",
-                "start_date": "2024-01-01T00:00:00Z",
+                "start_date": "2015-01-01T00:00:00Z",
                 "end_date": "2024-12-31T00:00:00Z",
-                "symbols": ["SPY", "QQQ", "IWM"],
+                "symbols": FIVE_SYMBOLS,
                 "data_sources": ["synthetic"],
                 "strategy_id": "momentum_factor",
                 "strategy_parameters": {"lookback_period": 10 + n},
@@ -229,9 +263,9 @@ class Deployment:
         request = {
             "base_spec": {
                 "backtest_name": "fault chord",
-                "start_date": "2023-01-02",
+                "start_date": "2015-01-02",
                 "end_date": "2024-12-31",
-                "symbols": ["AAA", "BBB"],
+                "symbols": FIVE_SYMBOLS,
                 "data_sources": ["synthetic"],
                 "strategy_id": "sma_crossover",
                 "strategy_parameters": {"fast_period": 5, "slow_period": 20},
@@ -243,12 +277,30 @@ class Deployment:
         assert response.status_code == 202, response.get_json()
         return [*ids, response.get_json()["optimization_id"]]
 
+    def purge(self, queue: str) -> int:
+        """Delete the messages waiting on ``queue``, whichever broker holds it (they are lost);
+        how many there were."""
+        with self.app.extensions["nautilus"].celery.connection_for_write() as conn:
+            return int(conn.default_channel.queue_purge(queue) or 0)
+
     def statuses(self, ids: list[str]) -> dict[str, str]:
         with transaction(self.sessions) as session:
             rows = session.execute(
                 sa.text("SELECT id, status FROM jobs WHERE id = ANY(:ids)"), {"ids": ids}
             )
-            return dict(rows.tuples().all())
+            return dict(rows.all())
+
+    def unfinished(self, ids: list[str]) -> list[dict[str, Any]]:
+        """What a failed wait reports: the jobs not yet terminal, with how far each got."""
+        query = sa.text(
+            "SELECT id, status, attempts, worker, progress_message, "
+            "extract(epoch FROM now() - heartbeat_at) AS heartbeat_age_s, "
+            "extract(epoch FROM now() - enqueued_at) AS enqueued_age_s "
+            "FROM jobs WHERE id = ANY(:ids) AND status <> ALL(:ends)"
+        )
+        with transaction(self.sessions) as session:
+            rows = session.execute(query, {"ids": ids, "ends": list(TERMINAL)}).mappings()
+            return [dict(row) for row in rows]
 
     def results(self, ids: list[str]) -> int:
         with transaction(self.sessions) as session:
@@ -259,18 +311,31 @@ class Deployment:
         return "running" in self.statuses(ids).values()
 
     def close(self) -> None:
+        self.reader.stop()
         self.beat.stop()
         self.worker.stop(timeout=60)
         self.app.extensions["nautilus"].engine.dispose()
         self.engine.dispose()
 
 
-def record(name: str, figures: dict[str, Any]) -> None:
-    """Append a scenario's measured figures to var/faults-report.json (for docs/service.md)."""
+def record(broker: str, name: str, figures: dict[str, Any]) -> None:
+    """Add a scenario's measured figures to var/faults-report.json under its broker (for
+    docs/service.md); other scenarios' figures, from this run or an earlier one, stay."""
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
-    report[name] = figures | {"load_average_1m": round(os.getloadavg()[0], 2)}
+    if not all(b in BROKERS for b in report):
+        report = {}  # the report of a suite that ran on Redis only
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    load = round(os.getloadavg()[0], 2)
+    report.setdefault(broker, {})[name] = figures | {"load_average_1m": load, "at": at}
     REPORT.write_text(json.dumps(report, indent=2, sort_keys=True))
+
+
+def unavailable(message: str) -> None:
+    """Skip the tests that need what is missing, or fail them under CI (``CI=true``)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: the fault suite runs on both brokers)")
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -292,15 +357,23 @@ def pg() -> Iterator[PrivatePostgres]:
     cluster.remove()
 
 
-@pytest.fixture(scope="session")
-def rds(tmp_path_factory) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path_factory.mktemp("redis"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def deployment(pg, rds, tmp_path_factory) -> Iterator[Deployment]:
-    service = Deployment(tmp_path_factory.mktemp("deployment"), pg, rds)
-    yield service
-    service.close()
+@pytest.fixture(scope="session", params=BROKERS)
+def deployment(request, pg, tmp_path_factory) -> Iterator[Deployment]:
+    """The deployment on the test's task broker, with its own Redis server (and, on RabbitMQ,
+    its own node): every test runs once per broker; a session fixture, so pytest runs all of one
+    broker's tests on one deployment, tears it down, then builds the other."""
+    broker = request.param
+    with contextlib.ExitStack() as stack:
+        folder = tmp_path_factory.mktemp(broker)
+        (folder / "redis").mkdir()
+        rds = PrivateRedis(folder / "redis")
+        stack.callback(rds.stop)
+        rabbitmq = None
+        if broker == "rabbitmq":
+            try:
+                rabbitmq = stack.enter_context(private_rabbitmq())
+            except NodeUnavailable as exc:
+                unavailable(str(exc))
+        service = Deployment(folder, pg, rds, rabbitmq)
+        stack.callback(service.close)
+        yield service

@@ -1,8 +1,11 @@
-"""Transient database errors are retried in place, bounded; other errors are not retried."""
+"""Transient infrastructure errors (database, Redis, broker) are retried in place, bounded;
+other errors are not retried."""
 
 from __future__ import annotations
 
 import pytest
+import redis
+from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import OperationalError
 
 from tasks import transient
@@ -24,6 +27,23 @@ def test_a_transient_error_is_retried_in_place():
     fn, calls = flaky(2, OperationalError("UPDATE jobs", {}, Exception("server closed")))
     assert transient.in_place(fn) == "claimed"
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+        redis.exceptions.BusyLoadingError("Redis is loading the dataset in memory"),
+        redis.TimeoutError("Timeout reading from socket"),
+        BrokerError("[Errno 111] Connection refused"),
+    ],
+    ids=["redis-refused", "redis-loading", "redis-timeout", "broker"],
+)
+def test_redis_and_broker_outages_are_transient(error):
+    assert isinstance(error, transient.TRANSIENT)
+    fn, calls = flaky(1, error)
+    assert transient.in_place(fn) == "claimed"
+    assert len(calls) == 2
 
 
 def test_other_errors_are_not_retried():
