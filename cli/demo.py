@@ -15,6 +15,7 @@ from cli.processes import free_port, port_free
 from cli.rest_client import RestClient
 from cli.samples import import_samples
 from cli.stack import Stack, StackError
+from cli.summary import print_summary
 from workers.redis_client import make_redis
 from workers.settings import Settings
 from workers.subscriber import job_events
@@ -92,7 +93,8 @@ def submit_and_follow(client: RestClient, settings: Settings, timeout: float) ->
         print(f"error: {json.dumps(job.get('error'))}")
         return 1, job_id
     status, results = client.get(f"/backtests/{job_id}/results?include_positions=false")
-    print_results(results)
+    print()
+    print_summary(results)
     return (0 if status == 200 else 1), job_id
 
 
@@ -113,23 +115,3 @@ def follow(settings: Settings, job_id: str, timeout: float) -> None:
         pct = data.get("progress_percentage")
         pct_text = f" {pct:5.1f}%" if pct is not None else ""
         print(f"  +{time.monotonic() - started:6.3f}s {event['type']}{pct_text} {detail}")
-
-
-def print_results(results: dict[str, Any]) -> None:
-    summary = results["execution_summary"]
-    print(f"\n{results['backtest_name']} ({summary['start_date']} .. {summary['end_date']})")
-    print(
-        f"  data: {summary.get('data_source')}, {summary['data_points_processed']} points, "
-        f"computed on {summary['hardware_used']} in {summary['processing_time_ms']:.1f} ms"
-    )
-    for key, value in results["performance_metrics"].items():
-        print(f"  {key:>22}: {_fmt(value)}")
-    stats = results["trades_summary"]
-    print(f"  {'total_trades':>22}: {stats['total_trades']}")
-    bench = results.get("benchmark_comparison") or {}
-    for key, value in (bench.get("relative_performance") or {}).items():
-        print(f"  {key:>22}: {_fmt(value)}")
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:,.4f}" if isinstance(value, float) else str(value)

@@ -47,7 +47,7 @@ def test_demo_runs_end_to_end_on_embedded_stores(tmp_path):
     assert "embedded redis" in out and "(started)" in out and "sqlite" in out
     assert "sample bars SPX: 5031 daily bars" in out and "data: database" in out
     assert "backtest_complete" in out and "status: completed" in out
-    assert "sharpe_ratio" in out and "stopped embedded redis" in out
+    assert "Sharpe ratio" in out and "stopped embedded redis" in out
     assert (tmp_path / "var" / "nautilus.db").exists()
     assert not (tmp_path / "var" / "redis.sock").exists()  # the server went away with the demo
 
