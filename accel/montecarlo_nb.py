@@ -115,6 +115,16 @@ def _book_value(log_price, returns, drift, sign, exposures, cash):
     return value
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _path_scratch(n_assets):
+    """One path's log prices, its day's returns and its draws (one more than the assets)."""
+    return (
+        np.zeros(n_assets, np.float32),
+        np.empty(n_assets, np.float32),
+        np.empty(n_assets + 1, np.float32),
+    )
+
+
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def path_values(
     method, seed_key, first, n_paths, horizon, drift, chol, dof, history, block, exposures, cash,
@@ -125,9 +135,7 @@ def path_values(
     n_assets = exposures.shape[0]
     for i in prange(n_paths):
         source, sign = _path_source(first + i, method, antithetic)
-        log_price = np.zeros(n_assets, np.float32)
-        returns = np.empty(n_assets, np.float32)
-        z = np.empty(n_assets + 1, np.float32)
+        log_price, returns, z = _path_scratch(n_assets)
         for day in range(horizon):
             _daily_returns(
                 method, seed_key, source, day, horizon, drift, chol, dof, history, block, z, returns
@@ -158,9 +166,7 @@ def path_stats(
     n_assets = exposures.shape[0]
     for i in prange(n_paths):
         source, sign = _path_source(first + i, method, antithetic)
-        log_price = np.zeros(n_assets, np.float32)
-        returns = np.empty(n_assets, np.float32)
-        z = np.empty(n_assets + 1, np.float32)
+        log_price, returns, z = _path_scratch(n_assets)
         peak, worst, value = start_value, 0.0, start_value
         for day in range(horizon):
             _daily_returns(

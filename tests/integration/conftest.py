@@ -170,6 +170,13 @@ def rabbitmq_vhost() -> Iterator[str]:
         ctl_run("delete_vhost", name)
 
 
+def accepted_backtest(client, body: dict, **headers: str) -> dict:
+    """``POST /backtests`` through ``client``, asserting the 202; its answer."""
+    response = client.post("/backtests", json=body, headers=headers)
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()
+
+
 class Service:
     """One test deployment: its environment, settings, API test client, Redis and workers.
 
@@ -212,9 +219,7 @@ class Service:
         return client
 
     def submit(self, body: dict, **headers: str) -> dict:
-        response = self.api.post("/backtests", json=body, headers=headers)
-        assert response.status_code == 202, response.get_json()
-        return response.get_json()
+        return accepted_backtest(self.api, body, **headers)
 
     def close(self) -> None:
         self.workers.stop_all()

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from store.db import transaction
 from store.usage import stored_bytes
-from tests.integration.conftest import spec
+from tests.integration.conftest import accepted_backtest, spec
 from tests.integration.test_data_api import fresh, import_goog
 from tests.integration.test_lifecycle import lifecycle, lifecycle_until
 
@@ -28,9 +28,7 @@ def owner() -> str:
 
 
 def submit(client, body: dict) -> str:
-    response = client.post("/backtests", json=body)
-    assert response.status_code == 202, response.get_json()
-    return response.get_json()["execution_id"]
+    return accepted_backtest(client, body)["execution_id"]
 
 
 def refused(response, code: int) -> dict:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from store.db import transaction
 from store.usage import stored_bytes
-from tests.integration.conftest import spec
+from tests.integration.conftest import accepted_backtest, spec
 
 pytestmark = pytest.mark.integration
 DONE = ("completed", "failed", "cancelled")
@@ -20,9 +20,7 @@ def owner() -> str:
 
 
 def submit(client, body: dict) -> str:
-    response = client.post("/backtests", json=body)
-    assert response.status_code == 202, response.get_json()
-    return response.get_json()["execution_id"]
+    return accepted_backtest(client, body)["execution_id"]
 
 
 def test_an_owner_at_its_running_quota_waits_without_blocking_another(deploy, wait_for):
