@@ -1,7 +1,7 @@
 """Compiled CPU kernels: where numba caches them, how many threads they use, generated modules.
 
 Workers call ``configure`` once at process start with values from their settings; nothing here
-reads the environment. Generated kernel sources (``accel.lanes_codegen``) are written under
+reads the environment (``configure`` writes BLAS's thread count into it). Generated kernel sources (``accel.lanes_codegen``) are written under
 the cache directory and imported from there, so numba's ``cache=True`` keeps their machine
 code across processes; without a cache directory they are compiled in memory each process.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import sys
 import types
 from dataclasses import dataclass
@@ -47,8 +48,14 @@ def configure(
 
     ``threads=1`` is for pools of several worker processes: each process runs its kernels on
     one core, so N processes use N cores. Call before the first kernel runs.
+
+    BLAS runs single-threaded from here on: the kernels own the cores, and OpenBLAS's worker
+    threads spin-wait after every call, taking a core from the kernel that follows (the GOOG
+    sweep on 2 cores took 154 ms with them, 114 ms without; ``bench/sweep.py``).
     """
     import jax
+
+    _single_threaded_blas()
 
     if cpu_backend not in CPU_BACKENDS:
         raise ValueError(f"cpu_backend must be one of {CPU_BACKENDS}, got {cpu_backend!r}")
@@ -61,6 +68,16 @@ def configure(
     if jax_cache and jax_dir is not None:
         jax.config.update("jax_compilation_cache_dir", str(jax_dir))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
+def _single_threaded_blas() -> None:
+    """One BLAS thread in the libraries loaded now (threadpoolctl) and in those loaded later
+    (scipy's own OpenBLAS reads its environment when it loads)."""
+    import threadpoolctl
+
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    threadpoolctl.threadpool_limits(1, user_api="blas")
 
 
 def cpu_backend() -> str:
