@@ -9,14 +9,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
+
+ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 def finite_json(value: Any) -> str:
     """JSON for the database: NaN and infinities are not JSON (PostgreSQL refuses them), so an
-    undefined number is stored as null, which is what documents mean by undefined."""
-    return json.dumps(_finite(value), allow_nan=False)
+    undefined number is stored as null, which is what documents mean by undefined. orjson
+    writes them as null itself, about ten times faster than the standard library (an
+    optimization stores thousands of trials per batch); integers beyond 64 bits, which it
+    refuses, take the standard library's path."""
+    try:
+        return orjson.dumps(value, option=ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(_finite(value), allow_nan=False)
 
 
 def _finite(value: Any) -> Any:
@@ -32,6 +41,7 @@ def _finite(value: Any) -> Any:
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An engine for ``url``; SQLite files get WAL and a busy timeout so processes can share one."""
     kwargs.setdefault("json_serializer", finite_json)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
     # No pre-ping (a round trip per checkout): a connection that died with the server fails one

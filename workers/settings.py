@@ -133,16 +133,22 @@ class Settings:
         return 1 if processes > 1 else 0
 
     def child_environ(self, **overrides: str) -> dict[str, str]:
-        """Environment for a subprocess of ours: this one, pinned to these settings' stores."""
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=self.database_url,
-            REDIS_URL=self.redis_url,
-            BROKER_URL=self.broker_url,
-            NAUTILUS_VAR_DIR=str(self.var_dir),
-            NAUTILUS_EMBEDDED_REDIS="1" if self.embedded_redis else "0",
-        )
-        env.update(overrides)
+        """Environment for a subprocess of ours: this one, pinned to these settings (a worker
+        started from settings built in code gets them, not the parent's environment's)."""
+        return {**os.environ, **self.environ(), **overrides}
+
+    def environ(self) -> dict[str, str]:
+        """These settings as the variables ``load_settings`` reads (unset ones left out)."""
+        env = {
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "NAUTILUS_VAR_DIR": str(self.var_dir),
+            "NAUTILUS_EMBEDDED_REDIS": "1" if self.embedded_redis else "0",
+        }
+        for name, (var, _parse) in _ENV.items():
+            value = getattr(self, name)
+            if value is not None:
+                env[var] = ("1" if value else "0") if isinstance(value, bool) else str(value)
         return env
 
 

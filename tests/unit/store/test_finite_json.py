@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import sqlalchemy as sa
 
 from store.db import finite_json, make_engine
@@ -23,3 +24,12 @@ def test_engines_store_them_as_null(tmp_path):
     with engine.begin() as conn:
         conn.execute(table.insert().values(doc={"sharpe": math.nan}))
         assert conn.execute(sa.select(table.c.doc)).scalar_one() == {"sharpe": None}
+
+
+def test_numpy_values_and_integer_keys_are_written_as_the_standard_library_would():
+    doc = {1: np.float64(2.5), "n": np.int64(3), "v": np.array([1.0, np.nan]), "t": (1, 2)}
+    assert json.loads(finite_json(doc)) == {"1": 2.5, "n": 3, "v": [1.0, None], "t": [1, 2]}
+
+
+def test_integers_beyond_64_bits_take_the_standard_librarys_path():
+    assert json.loads(finite_json({"big": 2**70, "x": math.nan})) == {"big": 2**70, "x": None}

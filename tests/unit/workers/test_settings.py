@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,16 @@ def test_kernel_settings_single_thread_a_pool_of_several_processes(tmp_path):
     )
     with pytest.raises(SettingsError, match="NAUTILUS_CPU_BACKEND"):
         load_settings({"NAUTILUS_CPU_BACKEND": "cuda"})
+
+
+def test_children_get_every_setting_built_in_code_not_the_parents_environment(monkeypatch):
+    monkeypatch.setenv("NAUTILUS_KERNEL_WARMUP", "1")
+    s = load_settings(
+        {"REDIS_URL": "redis://r:6379/1", "NAUTILUS_KERNEL_WARMUP": "0",
+         "NAUTILUS_KERNEL_THREADS": "1", "NAUTILUS_KERNEL_CACHE_DIR": "/tmp/k",
+         "NAUTILUS_JOB_HEARTBEAT": "2.5", "LOG_LEVEL": "warning"}
+    )  # fmt: skip
+    child = s.child_environ(PORT="9001")
+    assert child["NAUTILUS_KERNEL_WARMUP"] == "0" and child["PORT"] == "9001"
+    assert load_settings(s.environ()) == s
+    assert load_settings(child) == replace(s, port=9001)
