@@ -1,9 +1,10 @@
 """Compiled CPU kernels: where numba caches them, how many threads they use, generated modules.
 
 Workers call ``configure`` once at process start with values from their settings; nothing here
-reads the environment (``configure`` writes BLAS's thread count into it). Generated kernel sources (``accel.lanes_codegen``) are written under
-the cache directory and imported from there, so numba's ``cache=True`` keeps their machine
-code across processes; without a cache directory they are compiled in memory each process.
+reads the environment (``configure`` writes BLAS's thread count into it). Generated kernel
+sources (``accel.lanes_codegen``) are written under the cache directory and imported from
+there, so numba's ``cache=True`` keeps their machine code across processes; without a cache
+directory they are compiled in memory each process.
 """
 
 from __future__ import annotations
