@@ -3,8 +3,8 @@
 Every random number is a pure function of ``(seed, stream, path, day, slot)`` (a SplitMix64
 hash of a counter), so a path's numbers never depend on how the paths are split into calls or
 threads, and no ``paths x days x assets`` array exists: paths walk their days in blocks of
-``LANES``, each lane's log prices in a vector register, and keep only their final return and
-maximum drawdown. Every lane of a block does the same branch-free float32 arithmetic
+``LANES``, a block's state in small arrays indexed by lane, and keep only their final return
+and maximum drawdown. Every lane of a block does the same branch-free float32 arithmetic
 (``accel.simd_math`` for log, sincos and exp), so LLVM runs a block's lanes as one vector and a
 path's numbers do not depend on the lane it lands in. Draws, daily log
 returns and log prices are float32 (Monte Carlo error at 10,000 paths is about 1e-2 of a
@@ -29,7 +29,7 @@ GOLDEN = uint64(0x9E3779B97F4A7C15)
 MIX1 = uint64(0xBF58476D1CE4E5B9)
 MIX2 = uint64(0x94D049BB133111EB)
 U24 = np.float32(1.0 / (1 << 24))
-LANES = 64  # paths walked together, vectorised over by LLVM (8 or 16 per instruction)
+LANES = 64  # paths walked together; LLVM runs 8 of them per (256-bit) instruction on x86
 GAMMA_TRIES = 32
 METHOD_CODES = {"parametric_normal": 0, "parametric_t": 1, "bootstrap": 2}
 

@@ -4,7 +4,8 @@ numba compiles ``math.log``/``math.exp`` to calls into the C library, and withou
 (the PyPI llvmlite is not built with it) a loop that calls them runs one value at a time. These
 are Cephes' single-precision polynomials (about 1 ulp on their reduced ranges) with the range
 reduction written as bit operations and comparisons, so a loop over a block of
-Monte Carlo paths inlines them and runs 8 or 16 paths per instruction (AVX2 / AVX-512).
+Monte Carlo paths inlines them and runs 8 paths per instruction (LLVM keeps to 256-bit
+vectors on x86, AVX-512 machines included).
 
 Each function is plain float32 arithmetic: the same input gives the same output whether the
 loop around it was vectorised or not.
