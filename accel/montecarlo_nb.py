@@ -70,85 +70,40 @@ def normal_pair(key, counter):
     return box_muller(k1, k2)
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def gamma_integers(key, counter):
-    """The hashed 24-bit integers of one Marsaglia-Tsang try: a normal's pair and a uniform."""
-    k1, k2 = integer_pair(bits(key, counter))
-    return k1, k2, np.float32(np.int32(bits(key ^ MIX2, counter) >> uint64(40)))
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def gamma_try(k1, k2, k3, d, c):
-    """One Marsaglia-Tsang try for Gamma(dof / 2), d = dof / 2 - 1/3, from its integers:
-    (accepted, 2 d v), 2 d v being the chi-square(dof) draw when accepted. Branch-free with
-    float32 logs (``accel.simd_math``), so a block's first tries run as vectors and give the
-    bits a scalar retry would."""
-    x, _ = box_muller(k1, k2)
-    root = 1.0 + c * x
-    v = root * root * root
-    u = (k3 + np.float32(0.5)) * U24
-    log_v = log32(np.float32(max(v, 1e-30)))
-    accepted = (v > 0) & (log32(u) < 0.5 * x * x + d - d * v + d * log_v)
-    return accepted, 2.0 * d * v
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def chi_square(key, counter, dof):
-    """A chi-square(dof) draw, dof > 2: twice a Gamma(dof / 2) by Marsaglia-Tsang, from try 1
-    on (``_chi_squares`` makes try 0 for a whole block)."""
-    d, c = _gamma_constants(dof)
-    base = counter * uint64(GAMMA_TRIES)
-    for attempt in range(1, GAMMA_TRIES):
-        k1, k2, k3 = gamma_integers(key, base + uint64(attempt))
-        accepted, draw = gamma_try(k1, k2, k3, d, c)
-        if accepted:
-            return draw
-    return 2.0 * d  # 32 rejections in a row: probability below 1e-40
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _gamma_constants(dof):
+    """A chi-square(dof) draw, dof > 2: twice a Gamma(dof / 2) by Marsaglia-Tsang."""
     d = dof / 2.0 - 1.0 / 3.0
-    return d, 1.0 / math.sqrt(9.0 * d)
-
-
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _chi_squares(key, source, day, horizon, dof, uniforms, out):
-    """``out[l]``: the day's chi-square draw of lane ``l``'s source path. Every lane's first
-    try in vectorised loops (hashes, then the test); the few rejected lanes (1.4 % at 5 degrees
-    of freedom) retry one at a time."""
-    d, c = _gamma_constants(dof)
-    for lane in range(LANES):
-        counter = (source[lane] * uint64(horizon) + uint64(day)) * uint64(GAMMA_TRIES)
-        uniforms[0, lane], uniforms[1, lane], uniforms[2, lane] = gamma_integers(key, counter)
-    for lane in range(LANES):
-        accepted, draw = gamma_try(uniforms[0, lane], uniforms[1, lane], uniforms[2, lane], d, c)
-        out[lane] = draw if accepted else -1.0
-    for lane in range(LANES):
-        if out[lane] < 0:
-            out[lane] = chi_square(key, source[lane] * uint64(horizon) + uint64(day), dof)
+    c = 1.0 / math.sqrt(9.0 * d)
+    base = counter * uint64(GAMMA_TRIES)
+    for attempt in range(GAMMA_TRIES):
+        x, _ = normal_pair(key, base + uint64(attempt))
+        v = (1.0 + c * x) ** 3
+        u = (np.float64(bits(key ^ MIX2, base + uint64(attempt)) >> uint64(11)) + 0.5) / 2.0**53
+        if v > 0 and math.log(u) < 0.5 * x * x + d - d * v + d * math.log(v):
+            return 2.0 * d * v
+    return 2.0 * d  # 32 rejections in a row: probability below 1e-40
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _block_scratch(n_assets, first_path, method, antithetic):
     """The scratch of the block of paths ``first_path .. first_path + LANES - 1``, lane ``l``
     being path ``first_path + l``: whose draws each lane reads and their sign, its bootstrap
-    history row, hashed 24-bit integers (a normal pair's, or a chi-square try's), the day's
-    normals ``z[j, l]``, one asset's correlated shock, the day's chi-square, the log prices and
-    prices ``[k, l]``, each lane's shock scale and book value."""
+    history row, a pair of hashed 24-bit integers, the day's normals ``z[j, l]``, one asset's
+    correlated shock, the log prices and prices ``[k, l]``, each lane's shock scale and book
+    value."""
     source = np.empty(LANES, np.uint64)
     sign = np.empty(LANES, np.float32)
     for lane in range(LANES):
         source[lane], sign[lane] = _path_source(first_path + lane, method, antithetic)
     row = np.empty(LANES, np.int64)
-    uniforms = np.empty((3, LANES), np.float32)
+    uniforms = np.empty((2, LANES), np.float32)
     z = np.empty((n_assets + 1, LANES), np.float32)
     shock = np.empty(LANES, np.float32)
-    chi2 = np.empty(LANES)
     log_price = np.zeros((n_assets, LANES), np.float32)
     price = np.empty((n_assets, LANES), np.float32)
     scale, value = np.empty(LANES, np.float32), np.empty(LANES)
-    return source, sign, row, uniforms, z, shock, chi2, log_price, price, scale, value
+    return source, sign, row, uniforms, z, shock, log_price, price, scale, value
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -166,7 +121,7 @@ def _draw_normals(key, source, day, horizon, pairs, uniforms, z):
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _advance_day(
     method, key, day, horizon, drift, chol, dof, history, block, exposures, cash,
-    source, sign, row, uniforms, z, shock, chi2, log_price, price, scale, value,
+    source, sign, row, uniforms, z, shock, log_price, price, scale, value,
 ):  # fmt: skip
     """Move every lane's log prices by day ``day``'s returns and value the book into
     ``value``. A parametric return is the drift plus the correlated shock (signed for an
@@ -187,9 +142,10 @@ def _advance_day(
         for lane in range(LANES):
             scale[lane] = sign[lane]
         if method == 1:
-            _chi_squares(key ^ MIX1, source, day, horizon, dof, uniforms, chi2)
             for lane in range(LANES):
-                scale[lane] *= np.float32(math.sqrt((dof - 2.0) / chi2[lane]))
+                counter = source[lane] * uint64(horizon) + uint64(day)
+                chi2 = chi_square(key ^ MIX1, counter, dof)
+                scale[lane] *= np.float32(math.sqrt((dof - 2.0) / chi2))
         for k in range(n_assets):  # lanes innermost: the loops LLVM vectorises
             for lane in range(LANES):
                 shock[lane] = np.float32(0.0)
@@ -242,13 +198,14 @@ def path_values(
     walk of ``path_stats`` keeping every day's value (the stress report's fan)."""
     n_assets = exposures.shape[0]
     for b in prange((n_paths + LANES - 1) // LANES):
-        scratch = _block_scratch(n_assets, first + b * LANES, method, antithetic)
-        source, sign, row, uniforms, z, shock, chi2, log_price, price, scale, value = scratch
+        source, sign, row, uniforms, z, shock, log_price, price, scale, value = _block_scratch(
+            n_assets, first + b * LANES, method, antithetic
+        )
         lanes = min(LANES, n_paths - b * LANES)
         for day in range(horizon):
             _advance_day(
                 method, seed_key, day, horizon, drift, chol, dof, history, block, exposures,
-                cash, source, sign, row, uniforms, z, shock, chi2, log_price, price, scale, value,
+                cash, source, sign, row, uniforms, z, shock, log_price, price, scale, value,
             )  # fmt: skip
             for lane in range(lanes):
                 values[b * LANES + lane, day] = value[lane]
@@ -276,14 +233,15 @@ def path_stats(
     """Final return and maximum drawdown of paths ``first .. first + n_paths - 1``."""
     n_assets = exposures.shape[0]
     for b in prange((n_paths + LANES - 1) // LANES):
-        scratch = _block_scratch(n_assets, first + b * LANES, method, antithetic)
-        source, sign, row, uniforms, z, shock, chi2, log_price, price, scale, value = scratch
+        source, sign, row, uniforms, z, shock, log_price, price, scale, value = _block_scratch(
+            n_assets, first + b * LANES, method, antithetic
+        )
         peak = np.full(LANES, start_value)
         worst = np.zeros(LANES)
         for day in range(horizon):
             _advance_day(
                 method, seed_key, day, horizon, drift, chol, dof, history, block, exposures,
-                cash, source, sign, row, uniforms, z, shock, chi2, log_price, price, scale, value,
+                cash, source, sign, row, uniforms, z, shock, log_price, price, scale, value,
             )  # fmt: skip
             for lane in range(LANES):
                 high = value[lane] if value[lane] > peak[lane] else peak[lane]

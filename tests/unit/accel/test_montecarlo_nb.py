@@ -6,10 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from numba import njit
 
 from accel import montecarlo as mc
-from accel import montecarlo_nb as nb
 
 N = 20_000
 
@@ -103,23 +101,3 @@ def test_antithetic_paths_mirror_their_pair():
     log_growth = np.log1p(_paths(_model(m, s**2), _book([1.0]), n=1000, **run).final_return)
     np.testing.assert_allclose(log_growth[1::2], 2 * horizon * m - log_growth[0::2], atol=1e-5)
     assert log_growth.mean() == pytest.approx(horizon * m, abs=1e-6)
-
-
-@njit(cache=False)
-def _day_chi_squares(dof, n_blocks, days):
-    out = np.empty((n_blocks, days, nb.LANES))
-    uniforms = np.empty((3, nb.LANES), np.float32)
-    for b in range(n_blocks):
-        source = np.arange(b * nb.LANES, (b + 1) * nb.LANES).astype(np.uint64)
-        for day in range(days):
-            nb._chi_squares(np.uint64(99), source, day, days, dof, uniforms, out[b, day])
-    return out.ravel()
-
-
-@pytest.mark.parametrize("dof", [3.0, 5.0, 30.0])
-def test_the_blocks_chi_square_draws_have_the_chi_square_moments(dof):
-    draws = _day_chi_squares(dof, 40, 50)  # 128,000 draws: try 0 vectorised, retries scalar
-    n = draws.size
-    assert abs(draws.mean() - dof) < 4 * math.sqrt(2 * dof / n)
-    assert draws.var() / (2 * dof) == pytest.approx(1.0, abs=0.05)
-    assert np.all(draws > 0)
