@@ -52,7 +52,7 @@ def configure(
 
     BLAS runs single-threaded from here on: the kernels own the cores, and OpenBLAS's worker
     threads spin-wait after every call, taking a core from the kernel that follows (the GOOG
-    sweep on 2 cores took 154 ms with them, 114 ms without; ``bench/sweep.py``).
+    sweep on 2 cores took 154 ms with them, 107-114 ms without; ``bench/sweep.py``).
     """
     import jax
 

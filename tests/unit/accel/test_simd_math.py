@@ -16,20 +16,20 @@ RNG = np.random.default_rng(5)
 UNIFORMS = ((np.arange(0, 1 << 24, 97) + 0.5) / (1 << 24)).astype(np.float32)
 
 
-@njit(cache=False)
-def _log_loop(x):
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = log32(x[i])
-    return out
+def _array_loop(fn):
+    """A compiled loop applying the scalar ``fn`` to every element (the form LLVM vectorises)."""
+
+    @njit(cache=False)
+    def loop(x):
+        out = np.empty_like(x)
+        for i in range(x.size):
+            out[i] = fn(x[i])
+        return out
+
+    return loop
 
 
-@njit(cache=False)
-def _exp_loop(x):
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = exp32(x[i])
-    return out
+_log_loop, _exp_loop = _array_loop(log32), _array_loop(exp32)
 
 
 @njit(cache=False)
