@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     ctx = ServiceContext(settings, create_celery(settings))
     app.extensions[EXTENSION] = ctx
-    rate_limits.install(app, settings)
+    rate_limits.install(app, settings.rate_limit, ctx.redis)
     auth.install(app, settings.auth_cache_s)
     inputs.install(app, settings)
     spec_kwargs = {

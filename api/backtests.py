@@ -22,6 +22,7 @@ from api.schemas import (
     QueryResponseSchema,
     ResultsArgsSchema,
     SubmitResponseSchema,
+    read_columns,
 )
 from api.submit import submit
 from store import jobs
@@ -32,6 +33,7 @@ from workers.kinds import BACKTEST
 
 blp = Blueprint("backtests", __name__, description="Backtest jobs")
 ERRORS = {"schema": ErrorSchema}
+STATUS_COLUMNS = read_columns(BacktestStatusSchema, "kind")
 
 
 @blp.route("/backtests", methods=["POST"])
@@ -52,8 +54,9 @@ def create_backtest() -> tuple[dict[str, Any], int, dict[str, str]]:
 @blp.alt_response(404, **ERRORS)
 def get_backtest(execution_id: str) -> Job:
     """Status and progress of a backtest job."""
-    with service().reads() as session:
-        return found(jobs.get_status(session, execution_id, owner_scope()), execution_id)
+    with service().autocommit.connect() as conn:
+        row = jobs.get_columns(conn, execution_id, STATUS_COLUMNS, owner_scope())
+    return found(row, execution_id)
 
 
 @blp.route("/backtests/<string:execution_id>/results", methods=["GET"])

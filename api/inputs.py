@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -55,6 +54,19 @@ def json_problem(value: Any, max_depth: int, max_length: int) -> str | None:
     return None
 
 
+def within_bounds(raw: bytes, max_depth: int, max_length: int) -> bool:
+    """Whether the raw bytes alone show that a JSON body cannot break a bound (so the walk of
+    ``json_problem`` can be skipped): no more brackets than the depth limit, no more bytes than
+    the string limit, and no backslash escape or DEL byte, the only ways a control character can
+    reach a decoded string (JSON forbids raw ones, which the parser refuses)."""
+    return (
+        len(raw) <= max_length
+        and raw.count(b"{") + raw.count(b"[") <= max_depth
+        and b"\\" not in raw
+        and b"\x7f" not in raw
+    )
+
+
 def check_body(settings: Settings) -> None:
     """Read the body within its size limit; 400 for a JSON body out of bounds."""
     if request.method not in BODY_METHODS:
@@ -67,12 +79,12 @@ def check_body(settings: Settings) -> None:
         raise RequestEntityTooLarge()  # a chunked body, which Werkzeug cuts at the limit
     if raw.lstrip()[:1] not in (b"{", b"["):
         return
-    try:
-        document = json.loads(raw)
+    try:  # parsed once: the view reads the same cached document
+        document = request.get_json(force=True, silent=True)
     except RecursionError:
         fail(400, f"the JSON body nests deeper than {settings.max_json_depth} levels")
-    except ValueError:
-        return  # not JSON after all: the view answers with its own message
+    if document is None or within_bounds(raw, settings.max_json_depth, settings.max_string_length):
+        return  # not JSON after all (the view answers with its own message), or in bounds
     problem = json_problem(document, settings.max_json_depth, settings.max_string_length)
     if problem:
         fail(400, problem, {"body": [problem]})

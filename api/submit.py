@@ -78,8 +78,8 @@ def insert_and_enqueue(ctx: ServiceContext, values: dict[str, Any]) -> Submissio
     """Insert the job row (or find it by its idempotency key), then enqueue a new job after the
     commit; a reused key with another body is a 409."""
     try:
-        with transaction(ctx.sessions) as session:
-            job, created = jobs.insert_job(session, values, ctx.settings.quota_queued_jobs)
+        with ctx.autocommit.begin() as conn:  # one statement: quota, insert and key at once
+            job, created = jobs.insert_job(conn, values, ctx.settings.quota_queued_jobs)
     except jobs.QuotaExceeded as exc:
         over_quota(ctx, values["owner"], exc.queued)
     if not created:

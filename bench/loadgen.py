@@ -1,10 +1,11 @@
 """A bounded HTTP load generator in Python (for machines without wrk).
 
-``load(base, requests, connections, seconds)`` keeps ``connections`` keep-alive connections
-busy, each in its own thread, for ``seconds``; every connection sends the requests that
-``requests(i)`` makes, in turn. Returns requests per second and latency percentiles. The
-generator shares the machine with the server: compare figures only with peers measured by the
-same generator in the same run.
+``measure(base, requests, connections, seconds)`` keeps ``connections`` keep-alive
+connections busy, each in its own thread, for ``seconds``; every connection sends the requests
+that ``requests(i)`` makes, in turn. ``summary`` gives requests per second and latency
+percentiles over one or more such samples. The generator shares the machine with the server:
+compare figures only with peers measured by the same generator in the same run, interleaved
+in slices so that the machine's drift falls on each of them alike.
 """
 
 from __future__ import annotations
@@ -33,10 +34,30 @@ class _Tally:
     failures: int = 0
 
 
-def load(
-    base: str, requests: Callable[[int], Call], connections: int = 16, seconds: float = 10.0
-) -> dict[str, Any]:
-    """Hammer ``base`` for ``seconds`` with ``connections`` concurrent keep-alive clients."""
+@dataclass(frozen=True)
+class Sample:
+    """One stretch of load: every answered request's latency, the failures, the wall time."""
+
+    latencies_ms: list[float]
+    failures: int
+    seconds: float
+
+
+def summary(samples: list[Sample], connections: int) -> dict[str, Any]:
+    """Requests per second and latency percentiles over ``samples`` taken together."""
+    latencies = sorted(ms for sample in samples for ms in sample.latencies_ms)
+    elapsed = sum(sample.seconds for sample in samples)
+    return {
+        "connections": connections,
+        "requests": len(latencies),
+        "failures": sum(sample.failures for sample in samples),
+        "rps": round(len(latencies) / elapsed, 1),
+        **percentiles(latencies),
+    }
+
+
+def measure(base: str, requests: Callable[[int], Call], connections: int, seconds: float) -> Sample:
+    """One stretch of ``seconds`` of load on ``base`` from ``connections`` clients."""
     tallies = [_Tally() for _ in range(connections)]
     deadline = time.perf_counter() + seconds
     threads = [
@@ -49,14 +70,8 @@ def load(
     for thread in threads:
         thread.join(seconds + 60)
     elapsed = time.perf_counter() - started
-    latencies = sorted(ms for tally in tallies for ms in tally.latencies)
-    return {
-        "connections": connections,
-        "requests": len(latencies),
-        "failures": sum(t.failures for t in tallies),
-        "rps": round(len(latencies) / elapsed, 1),
-        **percentiles(latencies),
-    }
+    latencies = [ms for tally in tallies for ms in tally.latencies]
+    return Sample(latencies, sum(t.failures for t in tallies), elapsed)
 
 
 def percentiles(latencies_ms: list[float]) -> dict[str, float | None]:

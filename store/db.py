@@ -55,12 +55,19 @@ def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def make_read_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
-    """Sessions for reads that need no transaction: on PostgreSQL they run in autocommit, one
-    round trip per query instead of BEGIN, query, COMMIT (SQLite keeps its own locking)."""
+def autocommit_engine(engine: sa.Engine) -> sa.Engine:
+    """The engine for reads, and single-statement writes, that need no transaction of their
+    own: on PostgreSQL its connections run in autocommit, one round trip per statement instead
+    of BEGIN, statement, COMMIT (a write still goes through ``begin()``, which is free there and
+    commits on SQLite, which keeps its own locking)."""
     if engine.dialect.name == "postgresql":
-        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return sessionmaker(engine, expire_on_commit=False)
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
+def make_read_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
+    """Sessions for reads, on ``autocommit_engine``."""
+    return sessionmaker(autocommit_engine(engine), expire_on_commit=False)
 
 
 @contextmanager

@@ -37,8 +37,6 @@ LEASED = (RUNNING, CANCELLING)
 SUBMITTED = ("id", "kind", "status", "name", "symbols_count", "pool", "queue", "task_id",
              "spec_hash", "summary", "created_at")  # fmt: skip
 """The columns a submission answers with (and enqueues from)."""
-HEAVY = ("spec", "summary", "lease_id", "idempotency_key", "spec_hash", "task_id")
-"""Columns a status read does not need: the request, and bookkeeping."""
 
 
 class QuotaExceeded(Exception):
@@ -50,30 +48,31 @@ class QuotaExceeded(Exception):
 
 
 def insert_job(
-    session: Session, values: dict[str, Any], queued_limit: int | None = None
+    db: Session | sa.Connection, values: dict[str, Any], queued_limit: int | None = None
 ) -> tuple[sa.Row[Any], bool]:
     """Insert a job; with an ``idempotency_key`` already present, return that job instead.
 
     Returns ``(row, created)``; the row has the ``SUBMITTED`` columns as attributes. With
     ``queued_limit``, the insert happens only while the owner has fewer queued jobs, checked in
     the same statement (``INSERT ... SELECT ... WHERE count < limit``): one round trip for a new
-    job, quota included. Raises ``QuotaExceeded`` when the quota refused it.
+    job, quota included. Raises ``QuotaExceeded`` when the quota refused it. The API passes a
+    Core connection (a submit needs no session).
     """
+    conn = db.connection() if isinstance(db, Session) else db
     table = Job.__table__
     key = values.get("idempotency_key")
-    dialect = session.get_bind().dialect.name
-    stmt = _insert_statement(dialect, tuple(values), queued_limit is not None, bool(key))
+    stmt = _insert_statement(conn.dialect.name, tuple(values), queued_limit is not None, bool(key))
     params = {f"v_{name}": value for name, value in values.items()}
-    row = session.execute(stmt, {**params, "queued_limit": queued_limit}).one_or_none()
+    row = conn.execute(stmt, {**params, "queued_limit": queued_limit}).one_or_none()
     if row is not None:
         return row, True
     columns = [table.c[name] for name in SUBMITTED]
     existing = None
     if key:
-        found = session.execute(sa.select(*columns).where(table.c.idempotency_key == key))
+        found = conn.execute(sa.select(*columns).where(table.c.idempotency_key == key))
         existing = found.one_or_none()
     if existing is None:
-        raise QuotaExceeded(queued_count(session, values["owner"]))
+        raise QuotaExceeded(queued_count(conn, values["owner"]))
     return existing, False
 
 
@@ -101,9 +100,9 @@ def _insert_statement(dialect: str, names: tuple[str, ...], guarded: bool, idemp
     return stmt.returning(*(table.c[name] for name in SUBMITTED))
 
 
-def queued_count(session: Session, owner: str) -> int:
+def queued_count(db: Session | sa.Connection, owner: str) -> int:
     query = sa.select(sa.func.count()).where(Job.owner == owner, Job.status == QUEUED)
-    return int(session.scalar(query) or 0)
+    return int(db.scalar(query) or 0)
 
 
 def get_job(session: Session, job_id: str, owner: str | None = None) -> Job | None:
@@ -112,19 +111,20 @@ def get_job(session: Session, job_id: str, owner: str | None = None) -> Job | No
     return None if job is None or (owner is not None and job.owner != owner) else job
 
 
-def get_status(session: Session, job_id: str, owner: str | None = None) -> sa.Row[Any] | None:
-    """A job's status columns (not its request), in one Core query: what status reads need;
-    with ``owner``, only when that owner submitted it."""
+def get_columns(
+    conn: sa.Connection, job_id: str, columns: tuple[str, ...], owner: str | None = None
+) -> sa.Row[Any] | None:
+    """The named columns of job ``job_id`` in one Core query (a status read, the service's most
+    frequent query, needs no session and no request); with ``owner``, only when that owner
+    submitted it."""
     params = {"job_id": job_id, "owner": owner}
-    return session.connection().execute(_status_select(owner is not None), params).one_or_none()
+    return conn.execute(_columns_select(columns, owner is not None), params).one_or_none()
 
 
-@functools.lru_cache(maxsize=2)
-def _status_select(by_owner: bool) -> Any:
-    """Built once (a status read is the service's most frequent query)."""
+@functools.lru_cache(maxsize=8)
+def _columns_select(names: tuple[str, ...], by_owner: bool) -> Any:
     table = Job.__table__
-    columns = [c for c in table.c if c.name not in HEAVY]
-    stmt = sa.select(*columns).where(table.c.id == sa.bindparam("job_id"))
+    stmt = sa.select(*(table.c[name] for name in names)).where(table.c.id == sa.bindparam("job_id"))
     if by_owner:
         stmt = stmt.where(table.c.owner == sa.bindparam("owner"))
     return stmt

@@ -134,11 +134,16 @@ class Settings:
 
     def child_environ(self, **overrides: str) -> dict[str, str]:
         """Environment for a subprocess of ours: this one, pinned to these settings (a worker
-        started from settings built in code gets them, not the parent's environment's)."""
-        return {**os.environ, **self.environ(), **overrides}
+        started from settings built in code gets them, not the parent's environment's). A
+        setting that is empty here is not inherited either: some libraries act on a variable's
+        mere presence (prometheus-client's ``PROMETHEUS_MULTIPROC_DIR``)."""
+        empty = {var for name, (var, _parse) in _ENV.items() if getattr(self, name) == ""}
+        inherited = {var: value for var, value in os.environ.items() if var not in empty}
+        return {**inherited, **self.environ(), **overrides}
 
     def environ(self) -> dict[str, str]:
-        """These settings as the variables ``load_settings`` reads (unset ones left out)."""
+        """These settings as the variables ``load_settings`` reads (unset and empty ones left
+        out: an empty variable is not always read as an unset one)."""
         env = {
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
@@ -147,7 +152,7 @@ class Settings:
         }
         for name, (var, _parse) in _ENV.items():
             value = getattr(self, name)
-            if value is not None:
+            if value is not None and value != "":
                 env[var] = ("1" if value else "0") if isinstance(value, bool) else str(value)
         return env
 

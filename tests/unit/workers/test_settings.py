@@ -110,3 +110,14 @@ def test_children_get_every_setting_built_in_code_not_the_parents_environment(mo
     assert child["NAUTILUS_KERNEL_WARMUP"] == "0" and child["PORT"] == "9001"
     assert load_settings(s.environ()) == s
     assert load_settings(child) == replace(s, port=9001)
+
+
+def test_children_do_not_get_empty_settings(monkeypatch):
+    """prometheus-client turns on its multiprocess mode (files in the working directory) when
+    ``PROMETHEUS_MULTIPROC_DIR`` is present at all, empty or not."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/parent-metrics")
+    s = load_settings({"REDIS_URL": "redis://r:6379/1"})
+    assert s.prometheus_multiproc_dir == ""
+    assert "PROMETHEUS_MULTIPROC_DIR" not in s.environ()
+    assert "PROMETHEUS_MULTIPROC_DIR" not in s.child_environ()
+    assert load_settings(s.child_environ()) == s
