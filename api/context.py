@@ -49,7 +49,9 @@ class Cached:
 class ServiceContext:
     def __init__(self, settings: Settings, celery: Celery) -> None:
         self.settings = settings
-        self.engine = make_engine(settings.database_url)
+        # a gevent worker serves many requests at once: a pool as small as a task process's
+        # would open and close an overflow connection for most of them under load
+        self.engine = make_engine(settings.database_url, pool_size=settings.web_db_pool)
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
         self.reads: sessionmaker[Session] = make_read_session_factory(self.engine)
         self.autocommit = autocommit_engine(self.engine)  # the hot paths' Core statements

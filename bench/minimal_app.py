@@ -72,7 +72,7 @@ def create_guarded_app() -> Flask:
 
 def create_minimal_app() -> Flask:
     settings = get_settings()
-    engine = sa.create_engine(settings.database_url, pool_size=5)
+    engine = sa.create_engine(settings.database_url, pool_size=settings.web_db_pool)  # as the API
     celery = create_celery(settings)
     insert = sa.text(f"INSERT INTO {TABLE} (id, body) VALUES (:id, CAST(:body AS JSONB))")
     app = Flask("minimal")

@@ -82,6 +82,7 @@ class Settings:
     max_import_bytes: int = 16 * 2**20
     web_timeout_s: int = 60
     web_connections: int = 1000
+    web_db_pool: int = 20  # PostgreSQL connections an API process keeps (opened as needed)
     cpu_backend: str = "numba"
     kernel_threads: int = 0
     kernel_cache_dir: Path | None = None
@@ -214,6 +215,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "max_import_bytes": ("NAUTILUS_MAX_IMPORT_BYTES", int),
     "web_timeout_s": ("NAUTILUS_WEB_TIMEOUT", int),
     "web_connections": ("NAUTILUS_WEB_CONNECTIONS", int),
+    "web_db_pool": ("NAUTILUS_WEB_DB_POOL", int),
     "cpu_backend": ("NAUTILUS_CPU_BACKEND", str.lower),
     "kernel_threads": ("NAUTILUS_KERNEL_THREADS", int),
     "kernel_cache_dir": ("NAUTILUS_KERNEL_CACHE_DIR", Path),
