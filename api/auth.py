@@ -6,12 +6,15 @@ the browser login, and ``/health``, which shows anonymous callers less). A missi
 key is a 401 in the one error shape; an unknown route is still a 404 (routing answers first).
 A cookie-authenticated request that changes something must carry ``X-Nautilus-Request``, a
 header another site cannot make a browser send (no CSRF). Key look-ups are cached per process
-for ``NAUTILUS_AUTH_CACHE`` seconds, so a revoked key stops working within that time.
+for ``NAUTILUS_AUTH_CACHE`` seconds; a revocation is announced on Redis and empties every
+process's cache within about a second (``workers.revocations``), so the cache's own bound only
+matters while Redis is unreachable.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import NoReturn
 
 from cachetools import TTLCache
@@ -20,6 +23,7 @@ from flask import Flask, current_app, g, request
 from api.context import service
 from api.errors import fail
 from store.keys import Principal, key_digest, principal_for
+from workers.revocations import CHECK_S, revocations
 
 COOKIE = "nautilus_key"
 CSRF_HEADER = "X-Nautilus-Request"
@@ -38,8 +42,11 @@ class KeyCache:
         self._ttl = ttl
         self._entries: TTLCache[str, Principal | None] = TTLCache(maxsize, max(ttl, 1e-6))
         self._lock = threading.Lock()
+        self._revocations: int | None = None
+        self._next_check = 0.0
 
     def principal(self, key: str) -> Principal | None:
+        self._forget_if_revoked()
         ctx = service()
         pepper = ctx.settings.api_key_pepper
         cache_key = key_digest(key, pepper)
@@ -51,6 +58,20 @@ class KeyCache:
         with self._lock:
             self._entries[cache_key] = found
         return found
+
+    def _forget_if_revoked(self) -> None:
+        """At most every ``CHECK_S``: empty the cache if a revocation was announced since."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + CHECK_S
+        seen = revocations(service().redis)
+        if seen is None:
+            return
+        with self._lock:
+            if self._revocations is not None and seen != self._revocations:
+                self._entries.clear()
+            self._revocations = seen
 
 
 def presented_key() -> tuple[str | None, bool]:

@@ -71,11 +71,21 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_revoke(args: argparse.Namespace) -> int:
     from store import keys
     from store.db import transaction
+    from workers.redis_client import make_redis
+    from workers.revocations import announce
 
-    with transaction(_sessions(get_settings())) as session:
+    settings = get_settings()
+    with transaction(_sessions(settings)) as session:
         revoked = keys.revoke_key(session, args.key_id)
-    print(f"revoked {args.key_id}" if revoked else f"error: no active key {args.key_id}")
-    return 0 if revoked else 1
+    if not revoked:
+        print(f"error: no active key {args.key_id}")
+        return 1
+    if announce(make_redis(settings)):
+        print(f"revoked {args.key_id}")
+    else:
+        print(f"revoked {args.key_id}; Redis could not be told, so API processes may accept it "
+              f"for up to NAUTILUS_AUTH_CACHE={settings.auth_cache_s:g} s more")  # fmt: skip
+    return 0
 
 
 def local_key(settings: Settings) -> str:

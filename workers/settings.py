@@ -67,7 +67,7 @@ class Settings:
     api_key: str = field(default="", repr=False)
     prometheus_multiproc_dir: str = ""
     api_key_pepper: str = field(default="", repr=False)
-    auth_cache_s: float = 10.0
+    auth_cache_s: float = 60.0  # revocations also empty the caches at once (via Redis)
     rate_limit: str = "1200/minute"
     quota_queued_jobs: int = 100
     max_running_per_owner: int = 8  # 0: no limit

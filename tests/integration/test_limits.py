@@ -3,11 +3,14 @@ inputs that were 500s, and every refusal made before anything is stored or enque
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 
 from cli.main import main
 from store.db import transaction
+from workers import revocations
 from workers.queues import ALL_QUEUES
 
 pytestmark = pytest.mark.integration
@@ -52,7 +55,7 @@ def test_health_shows_anonymous_callers_no_hosts_pids_versions_or_paths(shared):
 
 
 def test_revoked_keys_stop_working(deploy, capsys, monkeypatch):
-    service = deploy(NAUTILUS_AUTH_CACHE="0")
+    service = deploy(NAUTILUS_AUTH_CACHE="3600")  # only the announced revocation can end it
     monkeypatch.setattr("cli.keys.get_settings", lambda: service.settings)
     assert main(["keys", "create", "--owner", "carol"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -70,8 +73,13 @@ def test_revoked_keys_stop_working(deploy, capsys, monkeypatch):
             .execute(sa.text("SELECT digest FROM api_keys WHERE id = :i"), {"i": key_id})
         )
         assert key not in stored.scalar_one()  # only a digest is stored
+    assert carol.get("/jobs").status_code == 200  # and now cached
     assert main(["keys", "revoke", key_id]) == 0
-    assert carol.get("/jobs").status_code == 401
+    assert capsys.readouterr().out.strip() == f"revoked {key_id}"  # Redis was told
+    deadline = time.monotonic() + revocations.CHECK_S + 5
+    while carol.get("/jobs").status_code != 401:
+        assert time.monotonic() < deadline, "the revoked key still works"
+        time.sleep(0.1)
 
 
 def test_queued_jobs_over_the_quota_are_429_and_store_nothing(deploy, sessions, make_spec):
