@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,11 +45,36 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
-    # No pre-ping (a round trip per checkout): a connection that died with the server fails one
-    # request (503 at the API, a bounded retry in tasks) and the pool replaces it.
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("pool_recycle", 1800)
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    sa.event.listen(engine, "checkin", _note_checkin)
+    sa.event.listen(engine, "checkout", _ping_if_idle(engine.dialect))
+    return engine
+
+
+IDLE_PING_S = 10.0
+"""A pooled connection idle this long is pinged before use; a busy one is not (a round trip
+per checkout would cost every request). So a server restart during a quiet spell fails no
+request; one during steady use fails the requests on connections already taken, until the
+first failure has the pool replace them all (503 at the API, a bounded retry in tasks)."""
+
+
+def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: sa.Dialect) -> Any:
+    def ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("checked_in")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_S:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the pool discards it and checks out another
+            raise sa.exc.DisconnectionError(f"an idle pooled connection died: {exc}") from exc
+
+    return ping
 
 
 def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
