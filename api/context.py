@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
 from store import jobs
-from store.db import autocommit_engine, make_engine, make_read_session_factory, make_session_factory
+from store.db import autocommit_engine, make_engine, make_session_factory
 from workers.events import EventPublisher
 from workers.heartbeats import live_pools
 from workers.redis_client import make_redis
@@ -53,8 +53,8 @@ class ServiceContext:
         # would open and close an overflow connection for most of them under load
         self.engine = make_engine(settings.database_url, pool_size=settings.web_db_pool)
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
-        self.reads: sessionmaker[Session] = make_read_session_factory(self.engine)
         self.autocommit = autocommit_engine(self.engine)  # the hot paths' Core statements
+        self.reads: sessionmaker[Session] = make_session_factory(self.autocommit)
         self.redis: redis.Redis = make_redis(settings)
         self.celery = celery
         self.events = EventPublisher(self.redis, settings.events_stream_maxlen)

@@ -37,6 +37,8 @@ KEY_PREFIX = "nautilus:rate"
 SYNC_EVERY_S = 0.05
 EXACT_MARGIN = 0.1
 """Within this share of a limit, every request is counted in Redis before it is admitted."""
+PRUNE_EVERY_S = 1.0
+"""How often the counts of ended windows are dropped (not at every sync: a scan of them all)."""
 RETRY_SHARED_S = 1.0
 """After Redis failed a sync, count alone for this long before trying again."""
 EXTENSION = "nautilus_rate"
@@ -67,6 +69,7 @@ class RequestRate:
         self._counts: dict[str, WindowCount] = {}
         self._lock = threading.Lock()
         self._next_sync = 0.0
+        self._next_prune = 0.0
         self._down_until = 0.0
 
     def exceeded(self, who: str) -> tuple[RateLimitItem, float] | None:
@@ -103,7 +106,8 @@ class RequestRate:
             batch = [(count, count.pending) for count in self._counts.values() if count.pending]
             for count, _ in batch:
                 count.pending = 0
-            self._forget_ended_windows()
+            if time.monotonic() >= self._next_prune:
+                self._forget_ended_windows()
         if not batch:
             return
         pipe = self.redis.pipeline(transaction=False)
@@ -124,6 +128,7 @@ class RequestRate:
 
     def _forget_ended_windows(self) -> None:
         """Drop the counts of windows that have ended (their keys expire in Redis)."""
+        self._next_prune = time.monotonic() + PRUNE_EVERY_S
         now = time.time()
         for key, count in list(self._counts.items()):
             if not count.pending and count.window < int(now // count.period):

@@ -90,7 +90,7 @@ class BacktestStatusSchema(Schema):
 def read_columns(schema: type[Schema], *more: str) -> tuple[str, ...]:
     """The job columns a schema's fields read (their ``attribute`` or name), and ``more``: what
     a status query selects, so the query follows the schema."""
-    declared = schema._declared_fields.items()
+    declared = schema().fields.items()
     columns = (f.attribute or name for name, f in declared if not isinstance(f, fields.Function))
     return tuple(dict.fromkeys([*columns, *more]))
 

@@ -91,11 +91,6 @@ def autocommit_engine(engine: sa.Engine) -> sa.Engine:
     return engine
 
 
-def make_read_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
-    """Sessions for reads, on ``autocommit_engine``."""
-    return sessionmaker(autocommit_engine(engine), expire_on_commit=False)
-
-
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any error."""
