@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import os
 import sys
 import types
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,12 +111,21 @@ def caching() -> bool:
 _modules: dict[str, types.ModuleType] = {}
 
 
-def generated_module(name: str, source: str) -> types.ModuleType:
+def generated_module(
+    name: str, source: str, depends: Sequence[types.ModuleType] = ()
+) -> types.ModuleType:
     """Import generated ``source`` as a module (once per process and source text).
 
     With a cache directory the file lands there under a name carrying the source's hash, so
-    a changed generator never reuses stale machine code.
+    a changed generator never reuses stale machine code. ``depends``: the modules whose
+    compiled functions the source calls. numba checks a cached function against its own
+    file only and keeps the callees it compiled in, so their text is stamped into the source
+    (and so into its hash): an upgraded building block never runs as its old self.
     """
+    if depends:
+        stamp = hashlib.sha256("".join(inspect.getsource(m) for m in depends).encode())
+        names = ", ".join(m.__name__ for m in depends)
+        source = f"{source}\n# compiled with {names}: {stamp.hexdigest()[:16]}\n"
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     key = f"nautilus_gen_{name}_{digest}"
     if key in _modules:

@@ -6,6 +6,10 @@ These are the per-lane steps of ``accel.kernel.simulate`` (the same rules, docum
 docs/engine.md and held to ``accel.reference`` by the tests), written for one lane at a time
 so the loop in ``accel.lanes_template`` can branch past bars where no target changes. The
 account's scalars live in ``acc``: cash, orders, wins, losses, gross profit, gross loss.
+
+Nothing here is cached on disk by itself: these functions are compiled into the generated
+kernels, whose cache key carries this file's and ``accel.costs``' text (``accel.jit``), so a
+changed rule is never served from an old kernel.
 """
 
 from __future__ import annotations
@@ -37,42 +41,61 @@ STAT_FIELDS = (
 VAR_CUTOFF = 0.05
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+@njit(nogil=True, inline="always", error_model="numpy")
 def _sign(x):
     return 0.0 if x == 0 else (1.0 if x > 0 else -1.0)
 
 
-_fill_price = njit(cache=True, nogil=True, inline="always")(cost_model.fill_price)
-_commission_paid = njit(cache=True, nogil=True, inline="always")(cost_model.commission_paid)
-_unit_cost = njit(cache=True, nogil=True, inline="always")(cost_model.unit_cost)
+_fill_price = njit(nogil=True, inline="always")(cost_model.fill_price)
+_commission_paid = njit(nogil=True, inline="always")(cost_model.commission_paid)
+_unit_cost = njit(nogil=True, inline="always")(cost_model.unit_cost)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def fill(acc, shares, trade_cash, s, new, price, costs):
-    """Trade symbol ``s`` to ``new`` shares at ``price`` with costs; book a closed round trip."""
-    delta = new - shares[s]
+@njit(nogil=True, inline="always", error_model="numpy")
+def trade(acc, held, trade_cash, new, price, costs):
+    """Trade one symbol from ``held`` to ``new`` shares at ``price`` with costs, booking a
+    closed round trip in ``acc``; the symbol's trade cash after it."""
+    delta = new - held
     if delta == 0:
-        return
+        return trade_cash
     commission, slippage, fee = costs
     fill_price = _fill_price(price, _sign(delta), slippage)
     flow = -delta * fill_price - (_commission_paid(delta, fill_price, commission) + fee)
-    running = trade_cash[s] + flow
+    running = trade_cash + flow
     acc[CASH] += flow
     acc[ORDERS] += 1
-    if shares[s] != 0 and new == 0:
+    if held != 0 and new == 0:
         if running > 0:
             acc[WINS] += 1
             acc[GROSS_PROFIT] += running
         else:
             acc[LOSSES] += 1
             acc[GROSS_LOSS] -= running
-        trade_cash[s] = 0.0
-    else:
-        trade_cash[s] = running
+        return 0.0
+    return running
+
+
+@njit(nogil=True, error_model="numpy")
+def fill(acc, shares, trade_cash, s, new, price, costs):
+    """``trade`` symbol ``s`` of a lane's arrays."""
+    trade_cash[s] = trade(acc, shares[s], trade_cash[s], new, price, costs)
     shares[s] = new
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+@njit(nogil=True, inline="always", error_model="numpy")
+def closes_first(target, held):
+    """Whether a position must be closed before ``target`` is sized: its side changes."""
+    return held != 0 and _sign(target) != _sign(held)
+
+
+@njit(nogil=True, inline="always", error_model="numpy")
+def sized(target, budget, price, costs, whole_shares):
+    """Shares for a non-zero ``target`` weight of ``budget`` at the cost-adjusted ``price``."""
+    wanted = target * budget / _unit_cost(price, _sign(target), costs[1], costs[0])
+    return np.trunc(wanted) if whole_shares else wanted
+
+
+@njit(nogil=True, inline="always", error_model="numpy")
 def pending(target, sized_for, tradable, t, col):
     """Whether any tradable symbol's target differs from what its position was sized for."""
     for s in range(target.shape[0]):  # noqa: SIM110 - a loop numba compiles
@@ -81,7 +104,7 @@ def pending(target, sized_for, tradable, t, col):
     return False
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def rebalance(
     acc,
     shares,
@@ -104,7 +127,7 @@ def rebalance(
         c = col + s
         if not tradable[c, t] or target[s] == sized_for[s]:
             continue
-        if shares[s] != 0 and _sign(target[s]) != _sign(shares[s]):
+        if closes_first(target[s], shares[s]):
             fill(acc, shares, trade_cash, s, 0.0, execute[c, t], costs)
         if target[s] != 0:
             n_open += 1
@@ -112,30 +135,34 @@ def rebalance(
     for s in range(width):
         equity += shares[s] * value[col + s, t]
     budget = max(equity, 0.0)
-    commission, slippage = costs[0], costs[1]
     for s in range(width):
         c = col + s
         if not tradable[c, t] or target[s] == sized_for[s]:
             continue
         if target[s] != 0:
-            unit = _unit_cost(execute[c, t], _sign(target[s]), slippage, commission)
-            wanted = target[s] * budget / unit
-            fill(
-                acc,
-                shares,
-                trade_cash,
-                s,
-                np.trunc(wanted) if whole_shares else wanted,
-                execute[c, t],
-                costs,
-            )
+            new = sized(target[s], budget, execute[c, t], costs, whole_shares)
+            fill(acc, shares, trade_cash, s, new, execute[c, t], costs)
         sized_for[s] = target[s]
+
+
+@njit(nogil=True, inline="always", error_model="numpy")
+def rebalance_one(acc, held, trade_cash, target, execute, value, costs, whole_shares):
+    """``rebalance`` of a single-symbol lane whose target changed, on scalars: the position
+    and trade cash after it."""
+    if closes_first(target, held):
+        trade_cash = trade(acc, held, trade_cash, 0.0, execute, costs)
+        held = 0.0
+    if target == 0:
+        return held, trade_cash
+    budget = max(acc[CASH] - costs[2] + held * value, 0.0)
+    new = sized(target, budget, execute, costs, whole_shares)
+    return new, trade(acc, held, trade_cash, new, execute, costs)
 
 
 STOP, TARGET, PEAK, TRAIL = range(4)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def arm(stops, before, shares, execute, exit_atr, fraction, col, t):
     """Fix the exit levels (``stops`` rows STOP, TARGET, PEAK, TRAIL) of every position that
     opened at bar t, from flat or on a change of side (``engine.exits``)."""
@@ -158,7 +185,7 @@ def arm(stops, before, shares, execute, exit_atr, fraction, col, t):
         stops[TRAIL, s] = np.inf if np.isnan(a2) else a2
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def exit_orders(acc, shares, trade_cash, stops, bars, tradable, col, t, trail, costs, out):
     """Close the positions whose stop (checked first) or target bar t's range reaches, at the
     level or at the open when the bar opens beyond it; then move the trailing peaks.
@@ -192,7 +219,7 @@ def exit_orders(acc, shares, trade_cash, stops, bars, tradable, col, t, trail, c
             out[0, s], out[1, s] = held, price
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def gross_exposure(shares, mark, col, t):
     """Sum of the absolute values of the positions at the close of bar t."""
     gross = 0.0
@@ -201,7 +228,7 @@ def gross_exposure(shares, mark, col, t):
     return gross
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def apply_limits(raw, out, limits, sector_map):
     """``raw`` weights scaled so the position, sector and leverage caps hold (in that order)."""
     max_position, max_leverage, max_sector = limits
@@ -227,7 +254,7 @@ def apply_limits(raw, out, limits, sector_map):
         out[s] *= scale
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def top_k(score, eligible, k, out):
     """``1 / k`` in the ``k`` eligible symbols with the highest score (ties: lower index first),
     0 elsewhere; whether ``out`` changed."""
@@ -244,46 +271,58 @@ def top_k(score, eligible, k, out):
     return changed
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def curve_stats(equity, returns, bench, rf, tail, out):
-    """``STAT_FIELDS`` of one equity curve (``returns`` is scratch of length T - 1)."""
+@njit(nogil=True, inline="always", error_model="numpy")
+def curve_start(first):
+    """The running statistics of a curve that starts at ``first``: sum, lowest and highest
+    return; running peak, lowest value since it, worst drawdown so far."""
+    return 0.0, np.inf, -np.inf, first, first, 0.0
+
+
+@njit(nogil=True, inline="always", error_model="numpy")
+def curve_step(running, previous, worth, returns, t):
+    """Bar t (>= 1) of a curve into its running statistics; its return into ``returns``.
+    The drawdown takes one division per peak, not per bar: for a fixed peak, correctly
+    rounded division is monotonic, so the lowest value gives the lowest ratio."""
+    total, low, high, peak, lowest, worst = running
+    r = worth / previous - 1.0
+    returns[t - 1] = r
+    if worth > peak:
+        worst = min(worst, lowest / peak - 1.0)
+        peak = lowest = worth
+    else:
+        lowest = min(lowest, worth)
+    return total + r, min(low, r), max(high, r), peak, lowest, worst
+
+
+@njit(nogil=True, error_model="numpy")
+def curve_replay(equity, returns):
+    """``curve_step`` over a whole recorded curve."""
+    running = curve_start(equity[0])
+    for t in range(1, equity.shape[0]):
+        running = curve_step(running, equity[t - 1], equity[t], returns, t)
+    return running
+
+
+@njit(nogil=True, error_model="numpy")
+def curve_stats(running, first, last, returns, bench, rf, tail, out):
+    """``STAT_FIELDS`` of a curve from its running statistics and its ``returns`` (T - 1)."""
     n = returns.shape[0]
-    total, low, high = 0.0, np.inf, -np.inf
-    for t in range(n):
-        r = equity[t + 1] / equity[t] - 1.0
-        returns[t] = r
-        total += r
-        low, high = min(low, r), max(high, r)
+    total, low, high, peak, lowest, worst = running
     mean = total / n
     css, down = 0.0, 0.0
     for t in range(n):
         deviation, shortfall = returns[t] - mean, min(returns[t] - rf, 0.0)
         css += deviation * deviation
         down += shortfall * shortfall
-    worst = max_drawdown(equity)
-    out[0], out[1], out[2], out[3] = equity[0], equity[n], mean, css
-    out[4], out[5], out[6] = 1.0 if low == high else 0.0, down / n, worst
+    out[0], out[1], out[2], out[3] = first, last, mean, css
+    out[4], out[5] = 1.0 if low == high else 0.0, down / n
+    out[6] = min(worst, lowest / peak - 1.0)
     out[7], out[8] = tail_risk(returns) if tail else (np.nan, np.nan)
     if bench.shape[0]:
         _versus(returns, mean, bench, out)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def max_drawdown(equity):
-    """``min(equity / running peak) - 1`` with one division per peak, not per bar: for a fixed
-    peak, correctly rounded division is monotonic, so the lowest value gives the lowest ratio."""
-    peak = lowest = equity[0]
-    worst = 0.0
-    for t in range(1, equity.shape[0]):
-        if equity[t] > peak:
-            worst = min(worst, lowest / peak - 1.0)
-            peak = lowest = equity[t]
-        else:
-            lowest = min(lowest, equity[t])
-    return min(worst, lowest / peak - 1.0)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def _versus(returns, mean, bench, out):
     n = returns.shape[0]
     bench_mean, active_total = 0.0, 0.0
@@ -303,7 +342,7 @@ def _versus(returns, mean, bench, out):
     out[12] = 1.0 if low == high else 0.0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def tail_risk(returns):
     """VaR (linear-interpolated 5th percentile) and CVaR (mean of the ``floor((n-1) 0.05) + 1``
     smallest returns), as ``engine.metrics`` computes them."""
@@ -317,7 +356,7 @@ def tail_risk(returns):
     return var, low[:k].mean()
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(nogil=True, error_model="numpy")
 def block_sums(returns, rf, block_of, out):
     """Per block: count and sums of excess returns, their powers 2-4, squared negative
     parts, and ``log(1 + r)`` (``engine.optimize.evaluate.BLOCK_STATS``)."""

@@ -195,9 +195,10 @@ def weights_rule() -> str:
 def kernels(name: str, rule_source: str, n_state: int) -> ModuleType:
     """The template completed with ``rule_source``: a module with ``run_sweep``/``run_record``."""
     import accel.lanes_template as template
+    from accel import costs, lanes
 
     source = inspect.getsource(template)
     source = source.replace(
         "CACHE = False\nN_STATE = 1\n", f"CACHE = {jit.caching()}\nN_STATE = {n_state}\n"
     )
-    return jit.generated_module(name, f"{source}\n\n{rule_source}\n")
+    return jit.generated_module(name, f"{source}\n\n{rule_source}\n", depends=(lanes, costs))

@@ -49,6 +49,22 @@ def test_sweep_scores_equal_the_jax_path_with_a_benchmark_and_blocks(strategy_id
     _assert_same_scores(sweep(*args, backend="numba", **run), sweep(*args, backend="jax", **run))
 
 
+@pytest.mark.parametrize("strategy_id", kc.STRATEGY_IDS)
+@SETTINGS
+@given(seed=st.integers(0, 2**32 - 1), combo=st.sampled_from(kc.COMBOS), data=st.data())
+def test_single_symbol_lanes_equal_the_jax_path(strategy_id, seed, combo, data):
+    """Lanes of one symbol without exit orders take the loop with the position in scalars
+    (``simulate_one``); held to the JAX path with random costs, caps and capital."""
+    market = kc.make_market(seed, holes="runs", hole_rate=0.1)
+    setup = data.draw(kc.setups(1, *combo))
+    strategy = get_strategy(strategy_id)
+    sets = data.draw(st.lists(kc.param_set(strategy_id), min_size=kc.N_SETS, max_size=kc.N_SETS))
+    rules = _rules(setup, 0.03)._replace(exits={})
+    args = (strategy, kc.engine_bars(market), strategy.encode(sets), rules)
+    run = dict(per_symbol=True, tail_risk=True, extra=BlockStats(3, 0.03 / 252.0))
+    _assert_same_scores(sweep(*args, backend="numba", **run), sweep(*args, backend="jax", **run))
+
+
 @pytest.mark.parametrize(
     "exits", [{}, {"stop_loss": {"atr": 1.5, "window": 5}, "take_profit": {"fraction": 0.05}}]
 )
