@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import threadpoolctl
 
@@ -30,4 +31,4 @@ def test_a_generated_module_is_recompiled_when_a_building_block_it_calls_changes
     block.text = "def cost(): return 0.2"
     second = jit.generated_module("stamp_test", source, depends=(block,))
     assert second is not first and second.__name__ != first.__name__
-    assert "# compiled with block: " in open(second.__file__).read()
+    assert "# compiled with block: " in Path(second.__file__).read_text()
