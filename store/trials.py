@@ -3,7 +3,8 @@
 Rows are created by the job's plan (``insert_trials``, ``ON CONFLICT DO NOTHING`` on
 ``(job_id, idx)``), then filled by the chord's header tasks (``save_scores``, an UPDATE keyed by
 the same pair), so a redelivered batch rewrites the same numbers and a trial is stored once.
-``score`` is the target metric, oriented so that higher is better, on the selection window.
+``score`` is the target metric, oriented so that higher is better, on the selection window;
+``block_sums`` the CSCV block sums on it, as float64 bytes (``Float64Matrix``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.db import dialect_insert
-from store.models import Base, JSONDoc, UTCDateTime, utcnow
+from store.models import Base, Float64Matrix, JSONDoc, UTCDateTime, utcnow
 
 
 class OptimizationTrial(Base):
@@ -35,7 +36,7 @@ class OptimizationTrial(Base):
     searched: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     baseline: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     scores: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc)
-    blocks: Mapped[list[Any] | None] = mapped_column(JSONDoc)
+    block_sums: Mapped[Any] = mapped_column(Float64Matrix, nullable=True)
     score: Mapped[float | None] = mapped_column(sa.Float)
     scored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -69,7 +70,7 @@ def save_scores(session: Session, job_id: str, trials: Iterable[dict[str, Any]])
         {
             "b_idx": t["index"],
             "b_scores": t["scores"],
-            "b_blocks": t.get("blocks"),
+            "b_block_sums": t.get("blocks"),
             "b_score": t.get("score"),
         }
         for t in trials
@@ -81,7 +82,7 @@ def save_scores(session: Session, job_id: str, trials: Iterable[dict[str, Any]])
         .where(table.c.job_id == job_id, table.c.idx == sa.bindparam("b_idx"))
         .values(
             scores=sa.bindparam("b_scores", type_=JSONDoc),
-            blocks=sa.bindparam("b_blocks", type_=JSONDoc),
+            block_sums=sa.bindparam("b_block_sums", type_=Float64Matrix),
             score=sa.bindparam("b_score"),
             scored_at=now,
         )
@@ -117,22 +118,49 @@ def all_trials(session: Session, job_id: str, scored_only: bool = True) -> list[
     """Every trial of the job as an engine trial dict, in index order (Core rows: no ORM
     objects for what can be 100,000 rows)."""
     t = OptimizationTrial
-    columns = (t.idx, t.round, t.params, t.searched, t.baseline, t.scores, t.blocks, t.score)
+    columns = (t.idx, t.round, t.params, t.searched, t.baseline, t.scores, t.block_sums, t.score)
     stmt = sa.select(*columns).where(t.job_id == job_id).order_by(t.idx)
     if scored_only:
         stmt = stmt.where(t.scored_at.is_not(None))
     return [as_dict(row) for row in session.execute(stmt)]
 
 
+def ranking_trials(
+    session: Session, job_id: str, metric: str, windows: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Every scored trial as an engine trial dict holding what ranking needs: ``scores`` keeps
+    only ``metric`` on each of ``windows``, read out of the stored scores by the database.
+
+    A 10,000-set job's full scores are megabytes of JSON that the finishing step would decode
+    to read one number per window; its serial time bounds how a chord scales with workers."""
+    t = OptimizationTrial
+    values = [t.scores[w][metric].as_float() for w in windows]
+    columns = (t.idx, t.round, t.params, t.searched, t.baseline, t.block_sums, t.score)
+    stmt = (
+        sa.select(*columns, *values)
+        .where(t.job_id == job_id, t.scored_at.is_not(None))
+        .order_by(t.idx)
+    )
+    first = len(columns)
+    return [
+        _trial(row, {w: {metric: row[first + i]} for i, w in enumerate(windows)})
+        for row in session.execute(stmt)
+    ]
+
+
 def as_dict(row: Any) -> dict[str, Any]:
+    return _trial(row, row.scores)
+
+
+def _trial(row: Any, scores: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "index": row.idx,
         "round": row.round,
         "params": row.params,
         "searched": row.searched,
         "baseline": row.baseline,
-        "scores": row.scores,
-        "blocks": row.blocks,
+        "scores": scores,
+        "blocks": row.block_sums,
         "score": row.score,
     }
 

@@ -41,7 +41,7 @@ def stored_bytes(session: Session, owner: str) -> int:
             sa.func.sum(
                 _size(
                     session, OptimizationTrial.params, OptimizationTrial.scores,
-                    OptimizationTrial.blocks,
+                    OptimizationTrial.block_sums,
                 )
             )
         ).where(OptimizationTrial.job_id.in_(mine)),

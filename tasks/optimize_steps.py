@@ -101,7 +101,7 @@ def next_stubs(ctx: TaskContext, job: JobView, round_no: int) -> bool:
     from engine.optimize.run import next_round
 
     with transaction(ctx.sessions) as session:
-        done = trials.all_trials(session, job.id)
+        done = ranked_trials(session, job)
         first = trials.trial_count(session, job.id)
     sets = next_round(job.request, done, folds_of(job)[-1].train.name, round_no + 1)
     if not sets:
@@ -113,6 +113,15 @@ def next_stubs(ctx: TaskContext, job: JobView, round_no: int) -> bool:
     with transaction(ctx.sessions) as session:
         trials.insert_trials(session, job.id, stubs, round_no + 1)
     return True
+
+
+def ranked_trials(session: Any, job: JobView) -> list[dict[str, Any]]:
+    """The job's scored trials with the target metric of each window: what ranking reads."""
+    from engine.optimize.windows import window_names
+
+    request = job.request
+    windows = window_names(request.validation)
+    return trials.ranking_trials(session, job.id, request.target.metric, windows)
 
 
 def score_stubs(ctx: TaskContext, lease: Lease, batch: Batch, keeper: LeaseKeeper) -> int:
@@ -186,7 +195,7 @@ def complete(ctx: TaskContext, lease: Lease, job: JobView, status: str) -> str:
     from engine.optimize.windows import selection_window
 
     with transaction(ctx.sessions) as session:
-        scored = trials.all_trials(session, job.id)
+        scored = ranked_trials(session, job)
     if not any(t["searched"] for t in scored):
         error = {"code": status, "message": "no parameter set was scored"}
         return end(ctx, lease, OPTIMIZATION, status, error)

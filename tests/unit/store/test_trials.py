@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from store import trials
 from store.db import transaction
+from store.models import Float64Matrix
 
 
 def stub(i: int, fast: int, **flags) -> dict:
@@ -36,7 +41,31 @@ def test_rows_are_created_once_and_scored_by_key(sessions):
         rows = trials.all_trials(session, "opt_1")
     assert (progress.total, progress.completed, progress.best_index) == (3, 2, 0)
     assert progress.best_scores == {"in_sample": {"sharpe_ratio": 0.5, "total_return": 0.1}}
-    assert [r["index"] for r in rows] == [0, 2] and rows[0]["blocks"] == [[1.0] * 7]
+    assert [r["index"] for r in rows] == [0, 2] and rows[0]["blocks"].tolist() == [[1.0] * 7]
+
+
+def test_ranking_reads_the_metric_of_each_window_and_the_block_sums(sessions):
+    with transaction(sessions) as session:
+        trials.insert_trials(session, "opt_1", [stub(0, 3), stub(1, 5), stub(2, 8)], 0)
+        trials.save_scores(session, "opt_1", [scored(0, 0.5, 0.1), scored(2, None, 0.3)])
+        rows = trials.ranking_trials(session, "opt_1", "sharpe_ratio", ["in_sample", "test"])
+    assert [r["scores"] for r in rows] == [
+        {"in_sample": {"sharpe_ratio": 0.5}, "test": {"sharpe_ratio": None}},
+        {"in_sample": {"sharpe_ratio": None}, "test": {"sharpe_ratio": None}},
+    ]
+    assert [r["params"] for r in rows] == [{"fast": 3}, {"fast": 8}]
+    assert rows[0]["blocks"].shape == (1, 7) and rows[0]["score"] == 0.5
+
+
+def test_block_sums_keep_their_shape_and_every_float():
+    column = Float64Matrix()
+    matrix = [[1.5, math.nan, math.inf], [-math.inf, -0.0, 1e-300]]
+    stored = column.process_bind_param(matrix, None)
+    back = column.process_result_value(stored, None)
+    assert back.shape == (2, 3) and back.dtype == np.float64
+    np.testing.assert_array_equal(back, np.array(matrix))
+    assert column.process_bind_param(None, None) is None
+    assert column.process_result_value(None, None) is None
 
 
 def test_pages_sort_by_any_metric_with_undefined_last(sessions):
