@@ -19,6 +19,8 @@ and reports the best of --repeat warm runs: wall seconds from POST to the termin
 by GET (polled every 100 ms: a faster poll is refused by the API's rate limit and takes the
 workers' CPU), sets per second, and the chord's overhead against the kernel time. Workers keep
 compiled kernels in var/kernel-cache and skip the start-up warm-up (the first run compiles).
+``--logs DIR`` keeps each case's worker log at INFO level: every task's duration (the plan, each
+batch, the finishing step), which is how the chord's serial part is measured.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -131,7 +134,9 @@ def _seconds(fn) -> float:
 class Deployment:
     """A scratch database, a Redis database, one CPU worker subprocess and the API in-process."""
 
-    def __init__(self, pg: str, redis_db: int, concurrency: int, var: Path, threads: int) -> None:
+    def __init__(
+        self, pg: str, redis_db: int, concurrency: int, var: Path, threads: int, loglevel: str
+    ) -> None:
         import psycopg
 
         from store.schema import upgrade
@@ -146,7 +151,7 @@ class Deployment:
         url = f"postgresql+psycopg://postgres@{pg}/{self.dbname}"
         upgrade(url)
         env = {"DATABASE_URL": url, "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
-               "NAUTILUS_VAR_DIR": str(var), "LOG_LEVEL": "WARNING",
+               "NAUTILUS_VAR_DIR": str(var), "LOG_LEVEL": loglevel,
                "NAUTILUS_PROGRESS_INTERVAL": "0",
                "NAUTILUS_KERNEL_THREADS": str(threads),
                # steady state: compiled kernels kept across runs under var/, and no start-up
@@ -156,6 +161,7 @@ class Deployment:
                "NAUTILUS_KERNEL_WARMUP": "0"}  # fmt: skip
         self.settings = load_settings(env)
         self.concurrency = concurrency
+        self.loglevel = loglevel
         self.worker = None
         self.client = None
 
@@ -166,7 +172,9 @@ class Deployment:
         from cli.processes import Child, worker_argv, worker_environ
 
         redis.Redis.from_url(self.settings.redis_url).flushdb()
-        argv = worker_argv(self.settings, "cpu", concurrency=self.concurrency, loglevel="WARNING")
+        argv = worker_argv(
+            self.settings, "cpu", concurrency=self.concurrency, loglevel=self.loglevel
+        )
         log = self.settings.var_dir / f"worker-{self.concurrency}.log"
         self.worker = Child("bench-worker", argv, worker_environ(self.settings, "cpu"), log)
         from cli.keys import create_key
@@ -212,13 +220,18 @@ class Deployment:
 def service_case(name: str, body: dict, args, concurrency: int, threads: int = 0) -> dict:
     """``threads`` per kernel call in each worker process (0: the settings' automatic choice)."""
     with tempfile.TemporaryDirectory() as var:
-        deployment = Deployment(args.pg, args.redis_db, concurrency, Path(var), threads)
+        level = "INFO" if args.logs else "WARNING"
+        deployment = Deployment(args.pg, args.redis_db, concurrency, Path(var), threads, level)
         try:
             deployment.start()
             first, _ = deployment.run(body)
             runs = [deployment.run(body) for _ in range(args.repeat)]
         finally:
             deployment.stop()
+            if args.logs:  # each task's duration, from Celery's INFO lines
+                args.logs.mkdir(parents=True, exist_ok=True)
+                log = f"worker-{concurrency}.log"
+                shutil.copy(Path(var) / log, args.logs / f"{name}-{log}")
     seconds, document = min(runs, key=lambda r: r[0])
     assert document["status"] == "completed", document.get("error")
     sets = document["optimization_summary"]["iterations_completed"]
@@ -241,6 +254,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--batch", type=int, default=1024, help="sets per batch (kernel case)")
     parser.add_argument("--pg", default="127.0.0.1:5432")
+    parser.add_argument("--logs", type=Path, help="keep the workers' INFO logs in this folder")
     parser.add_argument("--redis-db", type=int, default=1, help="0 and 1 are never leased by tests")
     args = parser.parse_args()
     cases = args.cases.split(",")

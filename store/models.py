@@ -69,9 +69,8 @@ class Float64Matrix(sa.TypeDecorator):
     def process_result_value(self, value: bytes | None, dialect: Any) -> np.ndarray | None:
         if value is None:
             return None
-        columns = int(np.frombuffer(value, dtype=self.HEADER, count=1)[0])
-        values = np.frombuffer(value, dtype="<f8", offset=self.HEADER.itemsize)
-        return values.reshape(-1, columns)
+        columns = int.from_bytes(value[: self.HEADER.itemsize], "little")
+        return np.frombuffer(value, dtype="<f8", offset=self.HEADER.itemsize).reshape(-1, columns)
 
 
 def utcnow() -> datetime:

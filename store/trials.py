@@ -1,8 +1,10 @@
 """Trials of optimization jobs: one row per parameter set, written once, scored idempotently.
 
-Rows are created by the job's plan (``insert_trials``, ``ON CONFLICT DO NOTHING`` on
-``(job_id, idx)``), then filled by the chord's header tasks (``save_scores``, an UPDATE keyed by
-the same pair), so a redelivered batch rewrites the same numbers and a trial is stored once.
+A first-round trial (the grid, the random draws, Bayesian round 0) is computed from the
+request, not stored by the plan: the chord's header task that scores it writes its row
+(``save_scores``, an upsert on ``(job_id, idx)``), so the serial plan step writes nothing and a
+redelivered batch rewrites the same row. Later Bayesian rounds depend on earlier scores, so
+their trials are stored first (``insert_trials``) and scored by the same upsert.
 ``score`` is the target metric, oriented so that higher is better, on the selection window;
 ``block_sums`` the CSCV block sums on it, as float64 bytes (``Float64Matrix``).
 """
@@ -63,66 +65,79 @@ def insert_trials(session: Session, job_id: str, stubs: Sequence[dict[str, Any]]
 
 
 def save_scores(session: Session, job_id: str, trials: Iterable[dict[str, Any]]) -> None:
-    """Store the scores of trials (``index``, ``scores``, ``blocks``, ``score``): an upsert."""
+    """Store scored trials (``index``, ``round``, ``params``, ``searched``, ``baseline``,
+    ``scores``, ``blocks``, ``score``): one upsert, so a first-round trial is written once, by
+    the batch that scores it, and a redelivered batch rewrites the same row."""
     table = cast(sa.Table, OptimizationTrial.__table__)
     now = utcnow()
-    values = [
+    rows = [
         {
-            "b_idx": t["index"],
-            "b_scores": t["scores"],
-            "b_block_sums": t.get("blocks"),
-            "b_score": t.get("score"),
+            "job_id": job_id,
+            "idx": t["index"],
+            "round": t.get("round", 0),
+            "params": t["params"],
+            "searched": t.get("searched", True),
+            "baseline": t.get("baseline", False),
+            "scores": t["scores"],
+            "block_sums": t.get("blocks"),
+            "score": t.get("score"),
+            "scored_at": now,
         }
         for t in trials
     ]
-    if not values:
+    if not rows:
         return
-    stmt = (
-        table.update()
-        .where(table.c.job_id == job_id, table.c.idx == sa.bindparam("b_idx"))
-        .values(
-            scores=sa.bindparam("b_scores", type_=JSONDoc),
-            block_sums=sa.bindparam("b_block_sums", type_=Float64Matrix),
-            score=sa.bindparam("b_score"),
-            scored_at=now,
-        )
-    )
-    session.connection().execute(stmt, values)
+    stmt = dialect_insert(session, table)
+    scored = {c: stmt.excluded[c] for c in ("scores", "block_sums", "score", "scored_at")}
+    session.execute(stmt.on_conflict_do_update(index_elements=["job_id", "idx"], set_=scored), rows)
 
 
-def pending(session: Session, job_id: str) -> list[int]:
-    """Indices of the job's trials that have no scores yet, in order."""
-    stmt = (
-        sa.select(OptimizationTrial.idx)
-        .where(OptimizationTrial.job_id == job_id, OptimizationTrial.scored_at.is_(None))
-        .order_by(OptimizationTrial.idx)
-    )
-    return list(session.scalars(stmt))
+def unscored(session: Session, job_id: str, planned: int) -> list[int]:
+    """Indices still to score, in order: those of the first ``planned`` trials (the plan's
+    first round, whose rows the scoring batches create) without a scored row, and the stored
+    trials of later rounds without scores."""
+    t = OptimizationTrial
+    rows = session.execute(sa.select(t.idx, t.scored_at.is_not(None)).where(t.job_id == job_id))
+    scored: set[int] = set()
+    stored: set[int] = set()
+    for idx, done in rows:
+        (scored if done else stored).add(idx)
+    return sorted((set(range(planned)) - scored) | stored)
 
 
-def stubs_between(session: Session, job_id: str, first: int, last: int) -> list[dict[str, Any]]:
-    """Unscored trials with ``first <= idx < last`` as engine stubs."""
+def stubs_between(
+    session: Session, job_id: str, first: int, last: int, planned: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The trials to score with ``first <= idx < last``, as engine stubs: those of ``planned``
+    (the first round, ``planned[i]["index"] == i``) without a scored row, and stored unscored
+    trials of later rounds."""
     t = OptimizationTrial
     stmt = (
-        sa.select(t.idx, t.params, t.searched, t.baseline)
-        .where(t.job_id == job_id, t.idx >= first, t.idx < last, t.scored_at.is_(None))
+        sa.select(t.idx, t.round, t.params, t.searched, t.baseline, t.scored_at.is_not(None))
+        .where(t.job_id == job_id, t.idx >= first, t.idx < last)
         .order_by(t.idx)
     )
-    return [
-        {"index": r.idx, "params": r.params, "searched": r.searched, "baseline": r.baseline}
-        for r in session.execute(stmt)
-    ]
+    rows = session.execute(stmt).all()
+    scored = {r.idx for r in rows if r[-1]}
+    stubs = [{**s, "round": 0} for s in planned[first:last] if s["index"] not in scored]
+    later = [
+        {"index": r.idx, "round": r.round, "params": r.params, "searched": r.searched,
+         "baseline": r.baseline}
+        for r in rows
+        if not r[-1] and r.idx >= len(planned)
+    ]  # fmt: skip
+    return stubs + later
 
 
 def all_trials(session: Session, job_id: str, scored_only: bool = True) -> list[dict[str, Any]]:
     """Every trial of the job as an engine trial dict, in index order (Core rows: no ORM
-    objects for what can be 100,000 rows)."""
+    loading for what can be 100,000 rows)."""
     t = OptimizationTrial
     columns = (t.idx, t.round, t.params, t.searched, t.baseline, t.scores, t.block_sums, t.score)
     stmt = sa.select(*columns).where(t.job_id == job_id).order_by(t.idx)
     if scored_only:
         stmt = stmt.where(t.scored_at.is_not(None))
-    return [as_dict(row) for row in session.execute(stmt)]
+    return [as_dict(row) for row in session.connection().execute(stmt)]
 
 
 def ranking_trials(
@@ -144,7 +159,7 @@ def ranking_trials(
     first = len(columns)
     return [
         _trial(row, {w: {metric: row[first + i]} for i, w in enumerate(windows)})
-        for row in session.execute(stmt)
+        for row in session.connection().execute(stmt)  # Core rows: no ORM loading per row
     ]
 
 

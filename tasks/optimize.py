@@ -1,10 +1,11 @@
 """Optimization jobs as Celery chords: plan, score batches, finish (rank, validate, store).
 
-- ``plan_optimization(job_id)`` (control queue) claims the job, writes its trial rows once and
-  sends a chord: header ``score_batch(job_id, lease_id, first, last)`` tasks on the job's pool
-  queue, body ``finish_optimization(job_id, lease_id)`` on ``control``.
-- Header tasks keep the job's heartbeat while they run, score their unscored trials in one
-  sweep per window and upsert them: a redelivered batch rewrites the same rows.
+- ``plan_optimization(job_id)`` (control queue) claims the job, computes its first round (not
+  stored: each batch computes the same deterministic list) and sends a chord: header
+  ``score_batch(job_id, lease_id, first, last)`` tasks on the job's pool queue, body
+  ``finish_optimization(job_id, lease_id)`` on ``control``.
+- Header tasks keep the job's heartbeat while they run, score their trials without a scored
+  row in one sweep per window and upsert them: a redelivered batch rewrites the same rows.
 - The body reads every trial back, starts the next Bayesian round (another chord) or builds and
   stores the result. The lease id fences every write, so a chord of an earlier attempt (the
   reconciler re-plans a job whose workers died) cannot finish the job.
@@ -27,11 +28,13 @@ from tasks.lease import Lease, LeaseKeeper
 from tasks.optimize_chord import batch_count, batches, cpu_slots, launch
 from tasks.optimize_steps import (
     Batch,
+    JobView,
     complete,
     first_stubs,
     load_job,
     next_stubs,
     score_stubs,
+    unscored,
 )
 from tasks.outcomes import fail, transient_message
 from tasks.transient import TRANSIENT
@@ -45,26 +48,28 @@ log = logging.getLogger(__name__)
 
 @job_task(OPTIMIZATION)
 def plan_optimization(run: JobRun) -> str:
-    """Create the job's trials (once) and send the chord over the unscored ones."""
+    """Plan the job's first round (computed, not stored) and send the chord over what is left
+    to score; a re-plan after a crash sends only the trials without a scored row."""
     job = load_job(run.ctx, run.job_id)
-    stubs = first_stubs(job)
+    first_stubs(job)  # a DataError now rather than in every batch
     with transaction(run.ctx.sessions) as session:
-        trials.insert_trials(session, run.job_id, stubs, 0)
         round_no = trials.latest_round(session, run.job_id)
-    return send_pending(run.ctx, run.lease, job.queue, job.request.use_parallel, round_no)
+    return send_pending(run.ctx, run.lease, job, round_no)
 
 
-def send_pending(ctx: TaskContext, lease: Lease, queue: str, parallel: bool, round_no: int) -> str:
+def send_pending(ctx: TaskContext, lease: Lease, job: JobView, round_no: int) -> str:
     """Send a chord over the job's unscored trials (the callback alone when none is left)."""
+    todo = unscored(ctx, job)
     with transaction(ctx.sessions) as session:
-        todo = trials.pending(session, lease.job_id)
         message = f"scoring {len(todo)} parameter sets"
         jobs.touch(session, lease.job_id, lease.lease_id, progress_message=message)
-    pool = "gpu" if queue.endswith(".gpu") else "cpu"
+    pool = "gpu" if job.queue.endswith(".gpu") else "cpu"
     slots = cpu_slots(live_workers(ctx.redis))
-    count = batch_count(len(todo), pool, slots, ctx.settings, parallel)
+    count = batch_count(len(todo), pool, slots, ctx.settings, job.request.use_parallel)
     ranges = batches(todo, count)
-    launch(score_batch, finish_optimization, lease.job_id, lease.lease_id, queue, ranges, round_no)
+    launch(
+        score_batch, finish_optimization, lease.job_id, lease.lease_id, job.queue, ranges, round_no
+    )
     return f"sent {count} batches"
 
 
@@ -115,15 +120,14 @@ def finish_optimization(self: Task, job_id: str, lease_id: str, round_no: int = 
             return complete(ctx, lease, job, CANCELLED)
         with transaction(ctx.sessions) as session:
             latest = trials.latest_round(session, job_id)
-            missing = len(trials.pending(session, job_id))
+        missing = len(unscored(ctx, job))
         if round_no < latest:
             return f"round {round_no} superseded by round {latest}"
         if missing:
             message = f"{missing} parameter sets were not scored"
             return fail(ctx, lease, OPTIMIZATION, "batch_failed", message)
         if job.request.adaptive and next_stubs(ctx, job, round_no):
-            parallel = job.request.use_parallel
-            return send_pending(ctx, lease, job.queue, parallel, round_no + 1)
+            return send_pending(ctx, lease, job, round_no + 1)
         return complete(ctx, lease, job, COMPLETED)
     except NautilusError as exc:
         return fail(ctx, lease, OPTIMIZATION, exc.code, str(exc), getattr(exc, "errors", {}))

@@ -28,6 +28,7 @@ from workers.kinds import OPTIMIZATION, PROGRESS
 CACHED_JOBS = 4
 _requests: OrderedDict[str, Any] = OrderedDict()
 _markets: OrderedDict[str, Any] = OrderedDict()
+_plans: OrderedDict[str, Any] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,17 @@ def folds_of(job: JobView) -> Any:
 
 def first_stubs(job: JobView) -> list[dict[str, Any]]:
     """The trials of round 0: the grid or the random draws, or Bayesian round 0, with the
-    baseline. Deterministic, so a re-plan inserts nothing new. Checks the data and windows."""
+    baseline; ``[i]["index"] == i``. Deterministic, so the plan and every batch compute the
+    same list (once per process) instead of storing it. Checks the data and windows."""
     from engine.optimize.run import first_round
 
-    return first_round(job.request, folds_of(job))  # DataError now rather than in every batch
+    return _remember(_plans, job.id, lambda: first_round(job.request, folds_of(job)))
+
+
+def unscored(ctx: TaskContext, job: JobView) -> list[int]:
+    """Indices of the job's trials still to score (first round and stored later rounds)."""
+    with transaction(ctx.sessions) as session:
+        return trials.unscored(session, job.id, len(first_stubs(job)))
 
 
 def next_stubs(ctx: TaskContext, job: JobView, round_no: int) -> bool:
@@ -130,8 +138,9 @@ def score_stubs(ctx: TaskContext, lease: Lease, batch: Batch, keeper: LeaseKeepe
     from engine.optimize.run import score_sets
 
     job = load_job(ctx, lease.job_id)
+    planned = first_stubs(job)
     with transaction(ctx.sessions) as session:
-        stubs = trials.stubs_between(session, job.id, batch.first, batch.last)
+        stubs = trials.stubs_between(session, job.id, batch.first, batch.last, planned)
     if not stubs:
         return 0
     folds = folds_of(job)

@@ -41,8 +41,8 @@ def searched(trials: Sequence[Trial]) -> list[Trial]:
 def ranked(trials: Sequence[Trial], target: Target, window: str) -> list[Trial]:
     """Searched trials best first on ``window``; undefined scores last, ties by index."""
     pool = searched(trials)
-    scores = target.score([metric(t, window, target.metric) for t in pool])
-    order = sorted(range(len(pool)), key=lambda i: (-scores[i], pool[i]["index"]))
+    scores = target.score([metric(t, window, target.metric) for t in pool])  # finite or -inf
+    order = np.lexsort((np.array([t["index"] for t in pool], dtype=np.int64), -scores))
     return [pool[i] for i in order]
 
 
