@@ -34,27 +34,42 @@ the Sharpe ratio otherwise (the statistic of the paper)."""
 COMBINATION_CHUNK = 64
 
 
-def metric_from_stats(stats: np.ndarray, metric: str, periods_per_year: float) -> np.ndarray:
-    """A metric of the returns summarized by ``stats`` (``(..., 7)`` sums over blocks)."""
-    n = stats[..., COUNT]
+STATS_OF = {
+    "sharpe_ratio": (COUNT, SUM, SUM2),
+    "volatility": (COUNT, SUM, SUM2),
+    "sortino_ratio": (COUNT, SUM, DOWNSIDE2),
+    "total_return": (LOG_GROWTH,),
+    "annual_return": (COUNT, LOG_GROWTH),
+}
+"""The block statistics each CSCV metric reads: CSCV sums only these over its splits."""
+ALL_STATS = {stat: stat for stat in range(len(BLOCK_STATS))}
+
+
+def metric_from_stats(
+    stats: np.ndarray, metric: str, periods_per_year: float, columns: dict[int, int] = ALL_STATS
+) -> np.ndarray:
+    """A metric of the returns summarized by ``stats``: sums over blocks, ``(..., 7)`` in
+    ``BLOCK_STATS`` order, or only the metric's ``STATS_OF`` at the positions ``columns`` gives."""
+    if metric not in STATS_OF:
+        raise ValueError(f"{metric!r} is not computable from block sums: {CSCV_METRICS}")
+
+    def stat(name: int) -> np.ndarray:
+        return stats[..., columns[name]]
+
+    root = math.sqrt(periods_per_year)
     with np.errstate(all="ignore"):
-        mean = stats[..., SUM] / n
-        var = (stats[..., SUM2] - n * mean**2) / (n - 1)
+        if metric == "total_return":
+            return np.expm1(stat(LOG_GROWTH))
+        n = stat(COUNT)
+        if metric == "annual_return":
+            return np.expm1(stat(LOG_GROWTH) * periods_per_year / n)
+        mean = stat(SUM) / n
+        if metric == "sortino_ratio":
+            downside = np.sqrt(stat(DOWNSIDE2) / n)
+            return mean * root / np.where(downside > 0, downside, np.nan)
+        var = (stat(SUM2) - n * mean**2) / (n - 1)
         std = np.sqrt(np.where(var > 0, var, np.nan))
-        if metric == "sharpe_ratio":
-            out = mean / std * math.sqrt(periods_per_year)
-        elif metric == "sortino_ratio":
-            downside = np.sqrt(stats[..., DOWNSIDE2] / n)
-            out = mean * math.sqrt(periods_per_year) / np.where(downside > 0, downside, np.nan)
-        elif metric == "total_return":
-            out = np.expm1(stats[..., LOG_GROWTH])
-        elif metric == "annual_return":
-            out = np.expm1(stats[..., LOG_GROWTH] * periods_per_year / n)
-        elif metric == "volatility":
-            out = std * math.sqrt(periods_per_year)
-        else:
-            raise ValueError(f"{metric!r} is not computable from block sums: {CSCV_METRICS}")
-    return out
+        return mean / std * root if metric == "sharpe_ratio" else std * root
 
 
 def returns_to_blocks(returns: np.ndarray, n_blocks: int) -> np.ndarray:
@@ -120,8 +135,11 @@ def pbo_cscv(
     n_trials, n_blocks = blocks.shape[:2]
     if n_trials < 2 or n_blocks % 2:
         raise ValueError(f"CSCV needs >= 2 trials and an even block count, got {blocks.shape}")
-    total = blocks.sum(axis=1)
-    by_block = np.ascontiguousarray(blocks.transpose(1, 0, 2)).reshape(n_blocks, -1)
+    used = STATS_OF[metric]
+    columns = {name: i for i, name in enumerate(used)}
+    picked = blocks[..., used]  # the statistics the metric reads: less to sum per split
+    total = picked.sum(axis=1)
+    by_block = np.ascontiguousarray(picked.transpose(1, 0, 2)).reshape(n_blocks, -1)
     sign = 1.0 if maximize else -1.0
     combos = np.array(list(itertools.combinations(range(n_blocks), n_blocks // 2)))
     parts = []
@@ -129,7 +147,8 @@ def pbo_cscv(
         mask = np.zeros((len(combos[start : start + COMBINATION_CHUNK]), n_blocks))
         np.put_along_axis(mask, combos[start : start + COMBINATION_CHUNK], 1.0, axis=1)
         in_sample = (mask @ by_block).reshape(len(mask), n_trials, -1)  # BLAS: 3x einsum
-        parts.append(_split_scores(in_sample, total[None] - in_sample, metric, periods_per_year))
+        out_of_sample = total[None] - in_sample
+        parts.append(_split_scores(in_sample, out_of_sample, metric, periods_per_year, columns))
     is_scores = sign * np.concatenate([p[0] for p in parts])
     oos_scores = sign * np.concatenate([p[1] for p in parts])
     is_ranked = np.where(np.isfinite(is_scores), is_scores, -np.inf)
@@ -149,8 +168,11 @@ def pbo_cscv(
     )
 
 
-def _split_scores(in_sample, out_of_sample, metric, ppy):
-    return metric_from_stats(in_sample, metric, ppy), metric_from_stats(out_of_sample, metric, ppy)
+def _split_scores(in_sample, out_of_sample, metric, ppy, columns):
+    return (
+        metric_from_stats(in_sample, metric, ppy, columns),
+        metric_from_stats(out_of_sample, metric, ppy, columns),
+    )
 
 
 def expected_max_sharpe(n_trials: int, sharpe_variance: float) -> float:

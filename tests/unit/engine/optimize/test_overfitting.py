@@ -11,6 +11,7 @@ from scipy import stats
 
 from engine.metrics import performance_metrics
 from engine.optimize.overfitting import (
+    STATS_OF,
     deflated_sharpe,
     deflated_sharpe_of_trials,
     expected_max_sharpe,
@@ -150,3 +151,14 @@ def test_dsr_of_trials_uses_the_trials_sharpe_dispersion():
     assert result.n_trials == 50 and result.n_obs == 1000
     # 50 skill-less-ish trials: the best one's Sharpe is about what chance alone delivers
     assert result.dsr < 0.9
+
+
+def test_a_metric_reads_only_its_statistics():
+    """CSCV sums only ``STATS_OF[metric]`` over its splits; the metric is the same number."""
+    rng = np.random.default_rng(3)
+    sums = returns_to_blocks(0.01 * rng.standard_normal((300, 6)), 4).sum(axis=1)
+    sums[0] = 0.0  # an empty trial: undefined metrics stay undefined
+    for metric, used in STATS_OF.items():
+        columns = {name: i for i, name in enumerate(used)}
+        picked = metric_from_stats(sums[:, list(used)], metric, 252, columns)
+        np.testing.assert_array_equal(picked, metric_from_stats(sums, metric, 252), metric)
