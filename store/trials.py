@@ -19,7 +19,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.db import dialect_insert
+from store.db import dialect_insert, finite_json
 from store.models import Base, Float64Matrix, JSONDoc, UTCDateTime, utcnow
 
 
@@ -87,9 +87,52 @@ def save_scores(session: Session, job_id: str, trials: Iterable[dict[str, Any]])
     ]
     if not rows:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(UPSERT_ARRAYS, _as_arrays(rows, job_id, now))
+        return
     stmt = dialect_insert(session, table)
-    scored = {c: stmt.excluded[c] for c in ("scores", "block_sums", "score", "scored_at")}
+    scored = {c: stmt.excluded[c] for c in SCORED}
     session.execute(stmt.on_conflict_do_update(index_elements=["job_id", "idx"], set_=scored), rows)
+
+
+SCORED = ("scores", "block_sums", "score", "scored_at")
+ARRAY_COLUMNS = {
+    "idx": "integer[]",
+    "round": "integer[]",
+    "searched": "boolean[]",
+    "baseline": "boolean[]",
+    "block_sums": "bytea[]",
+    "score": "float8[]",
+}
+JSON_COLUMNS = ("params", "scores")
+UPSERT_ARRAYS = sa.text(
+    "INSERT INTO optimization_trials (job_id, idx, round, params, searched, baseline, scores, "
+    "block_sums, score, scored_at) "
+    "SELECT :job_id, t.idx, t.round, p.value, t.searched, t.baseline, s.value, t.block_sums, "
+    "t.score, :scored_at FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {kind})" for c, kind in ARRAY_COLUMNS.items())
+    + f") WITH ORDINALITY AS t({', '.join(ARRAY_COLUMNS)}, n) "
+    "JOIN jsonb_array_elements(CAST(:params AS jsonb)) WITH ORDINALITY AS p(value, n) USING (n) "
+    "JOIN jsonb_array_elements(CAST(:scores AS jsonb)) WITH ORDINALITY AS s(value, n) USING (n) "
+    "ON CONFLICT (job_id, idx) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in SCORED)
+)
+"""On PostgreSQL a batch's rows go in one statement (column arrays, and one JSON document per
+JSON column), not a pipeline of one INSERT per row: a worker host cut off part-way through
+sending a pipeline leaves a session that holds the rows it has written and waits for the rest,
+where no timeout applies (``idle_in_transaction_session_timeout`` starts after a whole
+statement; docs/deploy.md), so the redelivered batch would wait on those rows for as long as
+TCP takes to notice."""
+
+
+def _as_arrays(rows: list[dict[str, Any]], job_id: str, now: Any) -> dict[str, Any]:
+    matrix = Float64Matrix()
+    arrays: dict[str, Any] = {"job_id": job_id, "scored_at": now}
+    for column in ARRAY_COLUMNS:
+        arrays[column] = [row[column] for row in rows]
+    arrays["block_sums"] = [matrix.process_bind_param(v, None) for v in arrays["block_sums"]]
+    for column in JSON_COLUMNS:
+        arrays[column] = finite_json([row[column] for row in rows])
+    return arrays
 
 
 def unscored(session: Session, job_id: str, planned: int) -> list[int]:
