@@ -156,18 +156,21 @@ def stubs_between(
     trials of later rounds."""
     t = OptimizationTrial
     stmt = (
-        sa.select(t.idx, t.round, t.params, t.searched, t.baseline, t.scored_at.is_not(None))
+        sa.select(
+            t.idx, t.round, t.params, t.searched, t.baseline,
+            t.scored_at.is_not(None).label("scored"),
+        )
         .where(t.job_id == job_id, t.idx >= first, t.idx < last)
         .order_by(t.idx)
-    )
+    )  # fmt: skip
     rows = session.execute(stmt).all()
-    scored = {r.idx for r in rows if r[-1]}
+    scored = {r.idx for r in rows if r.scored}
     stubs = [{**s, "round": 0} for s in planned[first:last] if s["index"] not in scored]
     later = [
         {"index": r.idx, "round": r.round, "params": r.params, "searched": r.searched,
          "baseline": r.baseline}
         for r in rows
-        if not r[-1] and r.idx >= len(planned)
+        if not r.scored and r.idx >= len(planned)
     ]  # fmt: skip
     return stubs + later
 

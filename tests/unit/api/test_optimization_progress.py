@@ -6,10 +6,9 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 from api.optimization import trial_progress
-from store import jobs, trials
-from store.db import make_engine, make_session_factory, transaction
+from store import trials
+from store.db import transaction
 from store.models import utcnow
-from store.schema import upgrade
 
 
 def scored(i: int, sharpe: float) -> dict:
@@ -17,25 +16,16 @@ def scored(i: int, sharpe: float) -> dict:
             "score": sharpe}  # fmt: skip
 
 
-def test_progress_is_recounted_when_the_row_changes_only(tmp_path):
-    url = f"sqlite:///{tmp_path / 'progress.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    now = utcnow()
+def test_progress_is_recounted_when_the_row_changes_only(sessions):
     with transaction(sessions) as session:
-        jobs.insert_job(session, {"id": "opt_p", "kind": "optimization", "status": "running",
-                                  "owner": "u", "spec": {}, "spec_hash": "h",
-                                  "workload": "optimize", "pool": "cpu", "queue": "optimize.cpu",
-                                  "created_at": now, "updated_at": now})  # fmt: skip
-        trials.save_scores(session, "opt_p", [scored(0, 0.5)])
-    row = SimpleNamespace(id="opt_p", updated_at=now)
+        trials.save_scores(session, "opt_1", [scored(0, 0.5)])
+    now = utcnow()
+    row = SimpleNamespace(id="opt_1", updated_at=now)
     with transaction(sessions) as session:
         assert trial_progress(session, row).completed == 1
-        trials.save_scores(session, "opt_p", [scored(1, 0.9)])
+        trials.save_scores(session, "opt_1", [scored(1, 0.9)])
     with transaction(sessions) as session:
         assert trial_progress(session, row).completed == 1  # the row did not change: kept
-        moved = SimpleNamespace(id="opt_p", updated_at=now + timedelta(microseconds=1))
+        moved = SimpleNamespace(id="opt_1", updated_at=now + timedelta(microseconds=1))
         progress = trial_progress(session, moved)
-    engine.dispose()
     assert (progress.completed, progress.best_index) == (2, 1)

@@ -1,4 +1,5 @@
-"""A SQLite database built by the migrations, holding one running optimization of owner ``u``."""
+"""Shared unit fixtures: a SQLite database built by the migrations, holding one running
+optimization (``opt_1``) of owner ``u``."""
 
 from __future__ import annotations
 
