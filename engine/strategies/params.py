@@ -6,9 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from engine.errors import SpecError, did_you_mean
+from engine.numbers import number_problem
 
 
 @dataclass(frozen=True)
@@ -45,15 +44,10 @@ class Param:
         return self._coerce_number(value, field)
 
     def _coerce_number(self, value: Any, field: str) -> int | float:
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not is_number or not np.isfinite(value):
-            raise SpecError.single(field, f"must be a finite {self.kind}, got {value!r}")
-        if self.kind == "int":
-            if float(value) != int(value):
-                raise SpecError.single(field, f"must be a whole number, got {value!r}")
-            value = int(value)
-        else:
-            value = float(value)
+        problem = number_problem(value, self.kind)
+        if problem:
+            raise SpecError.single(field, problem)
+        value = int(value) if self.kind == "int" else float(value)
         if not self.low <= value <= self.high:
             raise SpecError.single(
                 field, f"must be between {self.low} and {self.high}, got {value!r}"

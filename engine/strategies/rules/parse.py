@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from engine.errors import SpecError, did_you_mean
+from engine.numbers import number_problem
 from engine.strategies.rules import library as lib
 
 MAX_NODES = 200
@@ -143,9 +144,10 @@ class _Reader:
             return None
         numbers = {}
         for key in ("default", "minimum", "maximum"):
-            v = decl.get(key)
-            if not _finite(v) or (kind == "int" and float(v) != int(v)):
-                self.error(f"{path}.{key}", f"is required: a finite {kind}, got {_show(v)}")
+            v: Any = decl.get(key)
+            problem = number_problem(v, kind)
+            if problem:
+                self.error(f"{path}.{key}", problem)
             else:
                 numbers[key] = int(v) if kind == "int" else float(v)
         description = decl.get("description", "")
@@ -179,8 +181,9 @@ class _Reader:
         if isinstance(value, bool):
             return Const(value), CONDITION
         if isinstance(value, int | float):
-            if not math.isfinite(value):
-                self.error(path, f"must be a finite number, got {value!r}")
+            problem = number_problem(value)
+            if problem:
+                self.error(path, problem)
                 return None, None
             return Const(float(value)), NUMBER
         if isinstance(value, str):

@@ -78,6 +78,19 @@ def test_types_conditions_and_numbers():
     assert errors["strategy.long.entry.and[0]"] == ["must be a condition, got a number"]
 
 
+def test_subnormal_numbers_are_refused_where_backends_would_read_them_differently():
+    tiny = 5e-324  # XLA flushes it to 0, numba does not: `momentum < tiny` held on one only
+    errors = errors_of({"long": {"entry": {"lt": [{"momentum": [1]}, tiny]}}})
+    (message,) = errors["strategy.long.entry.lt[1]"]
+    assert "must be 0 or at least 2.2250738585072014e-308 in magnitude, got 5e-324" in message
+    level = {"level": {"type": "float", "default": 0.0, "minimum": -tiny, "maximum": 1.0}}
+    errors = errors_of({"parameters": level,
+                        "long": {"entry": {"lt": [{"momentum": [1]}, "$level"]}}})  # fmt: skip
+    assert "must be 0 or at least" in errors["strategy.parameters.level.minimum"][0]
+    assert parse_rules({"long": {"entry": {"lt": [{"momentum": [1]}, 0]}}}) is not None
+    assert parse_rules({"long": {"entry": {"lt": [{"momentum": [1]}, 2.3e-308]}}}) is not None
+
+
 def test_window_longer_than_the_data_is_refused_with_the_field():
     errors = spec_errors(start_date="2013-02-20", end_date="2013-03-01")  # 10 days
     assert "is longer than the data" in errors["strategy_parameters.slow"][0]

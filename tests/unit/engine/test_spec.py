@@ -164,6 +164,11 @@ CASES = [
     ({"strategy_id": "momentum_factor",
       "strategy_parameters": {"momentum_threshold": float("nan")}},
      "strategy_parameters.momentum_threshold", "must be a finite float, got nan"),
+    ({"strategy_id": "momentum_factor",
+      "strategy_parameters": {"momentum_threshold": 1e-310}},
+     "strategy_parameters.momentum_threshold",
+     "must be 0 or at least 2.2250738585072014e-308 in magnitude, got 1e-310 (accelerators read "
+     "smaller numbers as 0)"),
     ({"strategy_id": "breakout", "strategy_parameters": {"window": 0}},
      "strategy_parameters.window", "must be between 1 and 1000, got 0"),
 ]  # fmt: skip
