@@ -2,7 +2,12 @@
 with the integration tests' workers (which get the same NUMBA_CACHE_DIR from their settings).
 JAX's programs stay in this process's memory, also when a test runs a CLI command in it
 (``NAUTILUS_JAX_CACHE=0``, which the integration tests' workers do not inherit): its disk
-cache is the workers'."""
+cache is the workers'.
+
+The run compiles thousands of programs in one process; after each test JAX's are dropped once
+the process holds half the kernel's memory-map limit (``jit.release_programs``): past the
+limit XLA segfaulted mid-compile, late in CI.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,14 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(CACHE / "numba"))  # numba reads it
 os.environ["NAUTILUS_JAX_CACHE"] = "0"
 os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)  # JAX reads it at import
 
+import pytest  # noqa: E402
+
 from accel import jit  # noqa: E402
 
 jit.configure(CACHE, jax_cache=False)
+
+
+@pytest.fixture(autouse=True)
+def _bounded_memory_maps():
+    yield
+    jit.release_programs()

@@ -1,6 +1,7 @@
 """Worker start-up and shutdown hooks: the broker's queues declared, the heartbeat that tells
 routers and /health we are alive (and still consuming), and each pool process's compute kernels
-(configured and warmed up, ``tasks.kernels``)."""
+(configured and warmed up, ``tasks.kernels``; compiled programs dropped after a task once they
+hold too many memory maps)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import time
 from typing import Any
 
 from celery import bootsteps
-from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
+from celery.signals import (
+    task_postrun,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 
 from workers.broker import declare_queues
 from workers.heartbeats import HeartbeatThread
@@ -101,3 +108,12 @@ def prepare_kernels(**_: Any) -> None:
 
     settings = get_settings()
     prepare(settings, settings.worker_concurrency)
+
+
+@task_postrun.connect
+def release_compiled_programs(**_: Any) -> None:
+    """Keep the pool process under the kernel's memory-map limit (``jit.release_programs``)."""
+    from accel import jit
+
+    if jit.release_programs():
+        log.info("dropped JAX's compiled programs: over %d memory maps", jit.map_budget())
