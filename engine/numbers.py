@@ -18,7 +18,7 @@ SMALLEST_NORMAL = sys.float_info.min
 def number_problem(value: Any, kind: str = "number") -> str | None:
     """Why ``value`` is not a usable ``kind`` (``number``, ``int``, ``float``), or None."""
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not is_number or not math.isfinite(value):
+    if not is_number or abs(value) > sys.float_info.max or not math.isfinite(value):
         return f"must be a finite {kind}, got {value!r}"
     if kind == "int" and float(value) != int(value):
         return f"must be a whole number, got {value!r}"

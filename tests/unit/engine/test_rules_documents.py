@@ -87,6 +87,8 @@ def test_subnormal_numbers_are_refused_where_backends_would_read_them_differentl
     errors = errors_of({"parameters": level,
                         "long": {"entry": {"lt": [{"momentum": [1]}, "$level"]}}})  # fmt: skip
     assert "must be 0 or at least" in errors["strategy.parameters.level.minimum"][0]
+    errors = errors_of({"long": {"entry": {"lt": [{"momentum": [1]}, 10**400]}}})
+    assert errors["strategy.long.entry.lt[1]"][0].startswith("must be a finite number, got 1000")
     assert parse_rules({"long": {"entry": {"lt": [{"momentum": [1]}, 0]}}}) is not None
     assert parse_rules({"long": {"entry": {"lt": [{"momentum": [1]}, 2.3e-308]}}}) is not None
 
