@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any
+from typing import Any, TypeGuard
 
 SMALLEST_NORMAL = sys.float_info.min
 
 
+def finite(value: Any) -> TypeGuard[float]:
+    """A JSON number (not a bool) that is a finite float, also an int too large for one not."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return is_number and abs(value) <= sys.float_info.max and math.isfinite(value)
+
+
 def number_problem(value: Any, kind: str = "number") -> str | None:
     """Why ``value`` is not a usable ``kind`` (``number``, ``int``, ``float``), or None."""
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if not is_number or abs(value) > sys.float_info.max or not math.isfinite(value):
+    if not finite(value):
         return f"must be a finite {kind}, got {value!r}"
     if kind == "int" and float(value) != int(value):
         return f"must be a whole number, got {value!r}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from engine.errors import SpecError, did_you_mean
+from engine.numbers import finite
 
 EARLIEST_DATE = pd.Timestamp("1900-01-01", tz="UTC")
 LATEST_DATE = pd.Timestamp("2100-12-31", tz="UTC")
@@ -141,8 +141,7 @@ class FieldChecker:
 
     def number(self, field: str, low: float, high: float, open_low: bool = False) -> float | None:
         value = self._get(field)
-        bad_type = not isinstance(value, int | float) or isinstance(value, bool)
-        if bad_type or not math.isfinite(value):
+        if not finite(value):
             self.error(field, f"must be a number, got {value!r}")
             return None
         too_low = value <= low if open_low else value < low

@@ -11,14 +11,13 @@ bounded (``MAX_NODES`` nodes, ``MAX_DEPTH`` levels, ``MAX_PARAMETERS`` parameter
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any
 
 from engine.errors import SpecError, did_you_mean
-from engine.numbers import number_problem
+from engine.numbers import finite, number_problem
 from engine.strategies.rules import library as lib
 
 MAX_NODES = 200
@@ -291,7 +290,7 @@ class _Reader:
                 return None
             self.window_params.add(decl.name)
             return ParamRef(decl.name)
-        whole = _finite(value) and float(value) == int(value)
+        whole = finite(value) and float(value) == int(value)
         if not whole or not 1 <= value <= lib.MAX_WINDOW:
             self.error(path, f"a window is a whole number from 1 to {lib.MAX_WINDOW} or an int "
                        f"$parameter, got {_show(value)}")  # fmt: skip
@@ -353,7 +352,7 @@ class _Reader:
         if method == "equal_weight":
             return None
         fraction = value.get("fraction")
-        if not _finite(fraction) or not 0 < fraction <= 1:
+        if not finite(fraction) or not 0 < fraction <= 1:
             self.error(f"{path}.fraction", f"must be a number in (0, 1], got {_show(fraction)}")
             return None
         return float(fraction)
@@ -402,10 +401,6 @@ def _fold(op: str, parts: list[Node]) -> Node:
     for part in parts[1:]:
         node = Apply(op, (node, part))
     return node
-
-
-def _finite(value: Any) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _short(value: Any, limit: int = 40) -> str:

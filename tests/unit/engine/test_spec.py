@@ -90,6 +90,7 @@ CASES = [
     ({"initial_capital": "lots"}, "initial_capital", "must be a number, got 'lots'"),
     ({"initial_capital": True}, "initial_capital", "must be a number, got True"),
     ({"initial_capital": float("inf")}, "initial_capital", "must be a number, got inf"),
+    ({"initial_capital": 10**400}, "initial_capital", f"must be a number, got {10**400}"),
     ({"max_position_size": 0}, "max_position_size",
      "must be greater than 0.0 and at most 10.0, got 0"),
     ({"max_portfolio_leverage": 11}, "max_portfolio_leverage",
