@@ -14,13 +14,13 @@ the kernels implement them from the arrays ``exit_inputs`` returns.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 
+from engine.numbers import finite
 from engine.spec_fields import FieldChecker
 from engine.strategies import Bars
 from engine.strategies import indicators as ind
@@ -57,12 +57,8 @@ def read_exits(check: FieldChecker, field: str) -> dict[str, dict[str, float]]:
     return out
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def _read_rule(check: FieldChecker, name: str, kind: str, rule: Any) -> dict | None:
-    if _is_number(rule):
+    if finite(rule):
         rule = {"fraction": rule}
     if not isinstance(rule, Mapping) or len({"fraction", "atr"} & set(rule)) != 1:
         check.error(name, 'must be a fraction such as 0.05, {"fraction": 0.05} or '
@@ -74,12 +70,12 @@ def _read_rule(check: FieldChecker, name: str, kind: str, rule: Any) -> dict | N
         return None
     if "fraction" in rule:
         high = FRACTION_HIGH[kind]
-        if not _is_number(rule["fraction"]) or not 0 < rule["fraction"] < high:
+        if not finite(rule["fraction"]) or not 0 < rule["fraction"] < high:
             check.error(f"{name}.fraction", f"must be a number between 0 and {high} (exclusive)")
             return None
         return {"fraction": float(rule["fraction"])}
     window = rule.get("window", DEFAULT_WINDOW)
-    if not _is_number(rule["atr"]) or not 0 < rule["atr"] <= ATR_HIGH:
+    if not finite(rule["atr"]) or not 0 < rule["atr"] <= ATR_HIGH:
         check.error(f"{name}.atr", f"must be a multiple of the ATR above 0 and at most {ATR_HIGH}")
         return None
     if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= MAX_WINDOW:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import SpecError
+from engine.numbers import finite
 from engine.strategies.params import Param, unknown_key_message
 
 DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "choice")
@@ -114,7 +115,7 @@ def _listed(param: Param, values: Any, field: str) -> Dimension:
 
 def _number(spec: Mapping[str, Any], key: str, field: str) -> float:
     value = spec.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not finite(value):
         raise SpecError.single(f"{field}.{key}", f"must be a finite number, got {value!r}")
     return float(value)
 

@@ -9,7 +9,6 @@ problems together, each under its field name (``scenarios[0].probability``) with
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from engine.canonical import Canonical
 from engine.data.sources import SYNTHETIC, resolve_source
 from engine.errors import SpecError, did_you_mean
 from engine.fields import SYMBOL_PATTERN, Field, object_schema, read_fields
+from engine.numbers import finite
 from engine.requests import JobLabels, Resolver, data_window
 from engine.signals import TARGET_WEIGHTS
 from engine.spec_fields import FieldChecker, dataclass_defaults
@@ -289,18 +289,14 @@ def _portfolio(check: FieldChecker) -> dict[str, float]:
     for symbol, weight in weights.items():
         if not SYMBOL_PATTERN.match(symbol):
             check.error(f"portfolio.{symbol}", "is not a symbol: use letters, digits and .-_^=")
-        elif not _finite(weight) or abs(weight) > 10:
+        elif not finite(weight) or abs(weight) > 10:
             check.error(
                 f"portfolio.{symbol}",
                 f"must be a weight (fraction of initial_value) from -10 to 10, got {weight!r}",
             )
-    if all(_finite(w) for w in weights.values()) and sum(map(abs, weights.values())) > 10:
+    if all(finite(w) for w in weights.values()) and sum(map(abs, weights.values())) > 10:
         check.error("portfolio", "gross weight is above 10 (1000 % of initial_value)")
-    return {s: float(w) for s, w in weights.items() if _finite(w)}
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return {s: float(w) for s, w in weights.items() if finite(w)}
 
 
 def _scenarios(check: FieldChecker, symbols: set[str] | None) -> tuple[Scenario, ...]:
@@ -380,7 +376,7 @@ def _percent_map(check, name, low, high, symbols, what) -> dict[str, float]:
         elif symbols is not None and symbol not in symbols:
             hint = did_you_mean(symbol, symbols)
             check.error(where, f"is not in the portfolio {sorted(symbols)}.{hint}")
-        elif not _finite(x) or not low <= x <= high or (low == 0.0 and x == 0):
+        elif not finite(x) or not low <= x <= high or (low == 0.0 and x == 0):
             bound = "above 0" if low == 0.0 else f"at least {low:g} (a total loss)"
             check.error(where, f"must be a {what} {bound} and at most {high:g}, got {x!r}")
         else:

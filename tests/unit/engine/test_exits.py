@@ -48,6 +48,7 @@ def test_exits_are_read_and_normalised():
         ({"stop_los": 0.05}, "exits.stop_los"),
         ({"stop_loss": 1.5}, "exits.stop_loss.fraction"),
         ({"stop_loss": -0.1}, "exits.stop_loss.fraction"),
+        ({"stop_loss": {"fraction": 10**400}}, "exits.stop_loss.fraction"),
         ({"take_profit": "0.1"}, "exits.take_profit"),
         ({"take_profit": {"fraction": 0.1, "atr": 2}}, "exits.take_profit"),
         ({"trailing_stop": {"atr": 0}}, "exits.trailing_stop.atr"),
