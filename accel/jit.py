@@ -9,7 +9,6 @@ directory they are compiled in memory each process.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import importlib.util
 import inspect
@@ -102,41 +101,6 @@ def use_threads() -> None:
     import numba
 
     numba.set_num_threads(threads())
-
-
-def map_count() -> int:
-    """Memory maps this process holds (0 where ``/proc`` is not there)."""
-    try:
-        with open("/proc/self/maps", "rb") as maps:
-            return sum(1 for _ in maps)
-    except OSError:
-        return 0
-
-
-def map_budget() -> int:
-    """Half the kernel's per-process limit (``vm.max_map_count``, 65,530 by default)."""
-    try:
-        return int(Path("/proc/sys/vm/max_map_count").read_text()) // 2
-    except (OSError, ValueError):
-        return 32_765
-
-
-def release_programs(budget: int | None = None) -> bool:
-    """Drop JAX's compiled programs once this process holds more than ``budget`` memory maps
-    (default ``map_budget()``); True if it did. Called after each task and each test.
-
-    Each XLA CPU program keeps about 180 maps for its code until it is dropped (a GOOG
-    backtest's, measured), and Linux refuses ``mmap`` past ``vm.max_map_count``: XLA then
-    segfaults mid-compile. A long-lived process that compiles many shapes (the test run: 55,000
-    maps by its 500th test) must let them go; a later call recompiles what it needs (or reads
-    it from the disk cache). numba's kernels stay: about 10 maps per rules document.
-    """
-    jax = sys.modules.get("jax")
-    if jax is None or map_count() <= (map_budget() if budget is None else budget):
-        return False
-    jax.clear_caches()
-    gc.collect()  # the executables go with their last Python reference
-    return True
 
 
 def caching() -> bool:

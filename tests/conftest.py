@@ -5,7 +5,7 @@ JAX's programs stay in this process's memory, also when a test runs a CLI comman
 cache is the workers'.
 
 The run compiles thousands of programs in one process; after each test JAX's are dropped once
-the process holds half the kernel's memory-map limit (``jit.release_programs``): past the
+the process holds half the kernel's memory-map limit (``workers.memory_maps``): past the
 limit XLA segfaulted mid-compile, late in CI.
 """
 
@@ -22,6 +22,7 @@ os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)  # JAX reads it at import
 import pytest  # noqa: E402
 
 from accel import jit  # noqa: E402
+from workers import memory_maps  # noqa: E402
 
 jit.configure(CACHE, jax_cache=False)
 
@@ -29,4 +30,4 @@ jit.configure(CACHE, jax_cache=False)
 @pytest.fixture(autouse=True)
 def _bounded_memory_maps():
     yield
-    jit.release_programs()
+    memory_maps.release_programs()

@@ -18,6 +18,7 @@ from celery.signals import (
     worker_shutdown,
 )
 
+from workers import memory_maps
 from workers.broker import declare_queues
 from workers.heartbeats import HeartbeatThread
 from workers.queues import pool_of_queues
@@ -112,8 +113,6 @@ def prepare_kernels(**_: Any) -> None:
 
 @task_postrun.connect
 def release_compiled_programs(**_: Any) -> None:
-    """Keep the pool process under the kernel's memory-map limit (``jit.release_programs``)."""
-    from accel import jit
-
-    if jit.release_programs():
-        log.info("dropped JAX's compiled programs: over %d memory maps", jit.map_budget())
+    """Keep the pool process under the kernel's memory-map limit (``workers.memory_maps``)."""
+    if memory_maps.release_programs():
+        log.info("dropped JAX's compiled programs: over %d memory maps", memory_maps.map_budget())
