@@ -32,10 +32,10 @@ class Costs(NamedTuple):
 class Prices(NamedTuple):
     """Per-bar prices ``(T, S)``, aligned so that targets at row t execute at row t."""
 
-    execute: jnp.ndarray  # fill price before slippage
-    value: jnp.ndarray  # price that values holdings when the fills happen
-    mark: jnp.ndarray  # closing price that values holdings at the end of the bar
-    tradable: jnp.ndarray  # bool: the symbol has a bar
+    execute: accel.Array  # fill price before slippage
+    value: accel.Array  # price that values holdings when the fills happen
+    mark: accel.Array  # closing price that values holdings at the end of the bar
+    tradable: accel.Array  # bool: the symbol has a bar
 
 
 class Account(NamedTuple):

@@ -4,7 +4,8 @@ Cases, each run in its own subprocess so peak RSS is its own:
   goog      fast and slow 2..100, fast < slow (4,851 sets) on the 2,148 GOOG daily bars
   universe  fast 5..100 step 5 x slow 110..300 step 10 (400 sets) x N symbols x T bars of
             seeded synthetic data, each symbol its own account
-  single    one 5-symbol, 1-year daily backtest with the full results document; the peer is
+  single    one 5-symbol, 1-year daily backtest with its results document as a worker stores it
+            (the run, the document and its section patches, serialised); the peer is
             backtesting.py's run() of its README SMA cross on one symbol (GOOG)
 
 Engines: ``ours`` (the fused numba CPU loop), ``ours-jax`` (the JAX array path and scan), and
@@ -196,6 +197,8 @@ def single_backtest(repeat: int, backend: str) -> dict:
     from engine.backtest import required_symbols, run_backtest
     from engine.data import synthetic_market
     from engine.spec import parse_spec
+    from store.db import finite_json
+    from tasks.backtest import completion
 
     spec = parse_spec(
         {
@@ -209,8 +212,15 @@ def single_backtest(repeat: int, backend: str) -> dict:
         }
     )
     market = synthetic_market(required_symbols(spec), spec.start_date, spec.end_date)
-    document = lambda: json.dumps(run_backtest(spec, market, backend=backend).document())  # noqa: E731
-    first, warm = _timed(document, repeat)
+
+    def stored() -> None:
+        """What a worker computes for the job: the run, the document with its section
+        patches, and both serialised as the database receives them."""
+        done = completion(run_backtest(spec, market, backend=backend))
+        finite_json(done.document)
+        finite_json(done.sections)
+
+    first, warm = _timed(stored, repeat)
     from accel.device import device_label
 
     return {

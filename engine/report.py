@@ -7,7 +7,6 @@ correlation) and leverage are plain numbers. Undefined values are null.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,21 +35,61 @@ def _num(value: Any, key: str = "") -> float | None:
 
 
 def _series(values: np.ndarray) -> list[float | None]:
-    return [None if not math.isfinite(v) else float(v) for v in values]
+    """A float series as JSON numbers, undefined values (NaN, infinities) as None."""
+    values = np.asarray(values, np.float64)
+    finite = np.isfinite(values)
+    if finite.all():
+        return values.tolist()
+    out = values.astype(object)
+    out[~finite] = None
+    return out.tolist()
 
 
 def _timestamps(result: BacktestResult) -> list[str]:
-    return [str(t) + "Z" for t in np.datetime_as_string(result.market.timestamps, "s")]
+    return np.char.add(np.datetime_as_string(result.market.timestamps, "s"), "Z").tolist()
+
+
+SECTION_KEYS = {
+    "include_trades": ("trades", "open_positions", "orders"),
+    "include_positions": ("positions", "prices"),
+    "include_analytics": ("risk_analytics",),
+}
+"""The document's optional sections, each by the top-level keys it adds; the rest of the
+document is the same with or without them."""
 
 
 def results_document(
-    result: BacktestResult, include_trades: bool, include_positions: bool, include_analytics: bool
+    result: BacktestResult,
+    include_trades: bool = True,
+    include_positions: bool = True,
+    include_analytics: bool = True,
 ) -> dict[str, Any]:
+    """The document with the optional sections whose flags are True (``SECTION_KEYS``)."""
+    document = _full_document(result)
+    left_out = [
+        name
+        for name, wanted in (
+            ("include_trades", include_trades),
+            ("include_positions", include_positions),
+            ("include_analytics", include_analytics),
+        )
+        if not wanted
+    ]
+    return without_sections(document, left_out)
+
+
+def without_sections(document: dict[str, Any], sections: list[str]) -> dict[str, Any]:
+    """``document`` without the top-level keys of the named sections (a new dict)."""
+    dropped = {key for name in sections for key in SECTION_KEYS[name]}
+    return {key: value for key, value in document.items() if key not in dropped}
+
+
+def _full_document(result: BacktestResult) -> dict[str, Any]:
     spec, m = result.spec, result.metrics
     stamps = _timestamps(result)
-    trades = [t.record(result.market.timestamps) for t in result.closed_trades]
+    trades = [t.record(stamps) for t in result.closed_trades]
     stats = trade_statistics(np.array([t["pnl"] for t in trades]))
-    document: dict[str, Any] = {
+    return {
         "backtest_name": spec.backtest_name,
         "backtest_type": spec.backtest_type,
         "execution_summary": _execution_summary(result),
@@ -60,22 +99,18 @@ def results_document(
         "trades_summary": {"total_trades": len(trades), "trade_statistics": stats},
         "statistics": statistics_section(result, trades, stats),
         "equity_final": float(result.equity[-1]),
-    }
-    if include_analytics:
-        document["risk_analytics"] = {
+        "risk_analytics": {
             "var_95": _num(m["var_95"], "var_95"),
             "cvar_95": _num(m["cvar_95"], "cvar_95"),
             "maximum_leverage": _num(float(np.max(result.gross_exposure / result.equity))),
             "correlation_with_market": _num(m.get("correlation")),
-        }
-    if include_trades:
-        document["trades"] = trades
-        document["open_positions"] = [_open_position(result, t, stamps) for t in result.open_trades]
-        document["orders"] = [_order(f, stamps) for f in result.fills]
-    if include_positions:
-        document["positions"] = _positions(result, stamps)
-        document["prices"] = _prices(result, trades)
-    return document
+        },
+        "trades": trades,
+        "open_positions": [_open_position(result, t, stamps) for t in result.open_trades],
+        "orders": [_order(f, stamps) for f in result.fills],
+        "positions": _positions(result, stamps),
+        "prices": _prices(result, trades),
+    }
 
 
 def statistics_section(

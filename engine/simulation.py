@@ -13,11 +13,10 @@ from collections.abc import Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from accel.device import scan_unroll, simulation_backend
 from accel.kernel import Account, Costs, ExitBars, Path, Prices, simulate
-from engine.market import Market
+from engine.market import FIELDS, Market
 from engine.portfolio import Limits, apply_limits
 from engine.strategies import Bars, Strategy
 from engine.strategies.registry import REBALANCE_CHOICES
@@ -25,41 +24,39 @@ from engine.strategies.registry import REBALANCE_CHOICES
 
 def period_starts(timestamps: np.ndarray) -> np.ndarray:
     """``(3, T)``: bar t opens a new day, ISO week or month (the first bar opens all three)."""
-    ts = pd.DatetimeIndex(timestamps)
+    days = np.asarray(timestamps, "datetime64[ns]").astype("datetime64[D]")
+    day_numbers = days.astype(np.int64)
     keys = {
-        "daily": ts.normalize().asi8,
-        "weekly": (ts.normalize() - pd.to_timedelta(ts.day_of_week, unit="D")).asi8,
-        "monthly": (ts.year * 12 + ts.month).to_numpy(),
+        "daily": day_numbers,
+        "weekly": day_numbers - (day_numbers + 3) % 7,  # 1970-01-01 was a Thursday
+        "monthly": days.astype("datetime64[M]").astype(np.int64),
     }
     rows = []
     for name in REBALANCE_CHOICES:
-        key = np.asarray(keys[name])
+        key = keys[name]
         rows.append(np.concatenate([[True], key[1:] != key[:-1]]))
     return np.stack(rows)
 
 
-def bars_for(market: Market, dtype) -> Bars:
-    """The signal functions' view of a market, on the device in ``dtype``."""
-    as_dev = functools.partial(jnp.asarray, dtype=dtype)
-    return Bars(
-        open=as_dev(market.filled("open")),
-        high=as_dev(market.filled("high")),
-        low=as_dev(market.filled("low")),
-        close=as_dev(market.filled("close")),
-        valid=jnp.asarray(market.valid),
-        period_starts=jnp.asarray(period_starts(market.timestamps)),
-        volume=as_dev(market.filled("volume")),
-    )
+def bars_for(market: Market, dtype, *, on_device: bool = True) -> Bars:
+    """The signal functions' view of a market, prices in ``dtype``: JAX arrays on the device,
+    or (``on_device`` False, for the fused CPU loop, which reads them without a copy back)
+    numpy arrays."""
+    prices = {name: market.filled(name).astype(dtype, copy=False) for name in FIELDS}
+    bars = Bars(valid=market.valid, period_starts=period_starts(market.timestamps), **prices)
+    return jax.device_put(bars) if on_device else bars
 
 
 def execution_prices(bars: Bars, fill: str) -> Prices:
-    """Prices seen by the orders placed one step earlier (``next_open``) or at the same close."""
-    close = jnp.nan_to_num(bars.close)
+    """Prices seen by the orders placed one step earlier (``next_open``) or at the same close,
+    in the bars' array kind (JAX, traced or not, or numpy)."""
+    xp = jnp if isinstance(bars.close, jax.Array) else np
+    close = xp.nan_to_num(bars.close)
     if fill == "close":
         return Prices(close, close, close, bars.valid)
-    opens = jnp.nan_to_num(bars.open)
-    prior_close = jnp.concatenate([close[:1], close[:-1]])
-    value = jnp.where(bars.valid, opens, prior_close)
+    opens = xp.nan_to_num(bars.open)
+    prior_close = xp.concatenate([close[:1], close[:-1]])
+    value = xp.where(bars.valid, opens, prior_close)
     return Prices(opens, value, close, bars.valid)
 
 

@@ -6,10 +6,10 @@ is two (the close, then the new position), exactly as the kernel executes it.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from accel import costs as cost_model
 
@@ -54,30 +54,27 @@ class RoundTrip:
         """Net of every cost: the sum of the round trip's cash flows."""
         return sum(f.cash_flow for f in self.fills)
 
-    def record(self, timestamps: np.ndarray) -> dict:
+    def record(self, stamps: list[str]) -> dict:
+        """The trade as the results document lists it; ``stamps``: the bars' ISO times."""
         assert self.exit_bar is not None  # only closed round trips are recorded
         entry_notional = sum(abs(f.quantity) * f.price for f in self.fills if self._opens(f))
         pnl = self.pnl
-        position = np.cumsum([f.quantity for f in self.fills])
+        position = itertools.accumulate(f.quantity for f in self.fills)
         return {
             "symbol": self.symbol,
             "side": self.side,
-            "entry_time": _iso(timestamps[self.entry_bar]),
-            "exit_time": _iso(timestamps[self.exit_bar]),
+            "entry_time": stamps[self.entry_bar],
+            "exit_time": stamps[self.exit_bar],
             "entry_bar": self.entry_bar,
             "exit_bar": self.exit_bar,
             "duration_bars": self.exit_bar - self.entry_bar,
-            "size": float(np.abs(position).max()),
+            "size": float(max(map(abs, position))),
             "entry_price": self._vwap(opening=True),
             "exit_price": self._vwap(opening=False),
             "pnl": float(pnl),
             "return_pct": float(100.0 * pnl / entry_notional),
             "commission": float(sum(f.commission + f.fee for f in self.fills)),
         }
-
-
-def _iso(ts) -> str:
-    return pd.Timestamp(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _legs(old: float, new: float) -> list[float]:
@@ -144,7 +141,7 @@ def round_trips(fills: list[Fill]) -> tuple[list[RoundTrip], list[RoundTrip]]:
         trip = open_trips[fill.symbol]
         trip.add(fill)
         position[fill.symbol] = held + fill.quantity
-        if np.isclose(position[fill.symbol], 0.0, atol=1e-9 * max(abs(held), 1.0)):
+        if abs(position[fill.symbol]) <= 1e-9 * max(abs(held), 1.0):  # flat, up to rounding
             position[fill.symbol] = 0.0
             trip.exit_bar = fill.bar
             closed.append(open_trips.pop(fill.symbol))

@@ -35,28 +35,16 @@ def run_backtest(run: JobRun) -> str:
 def completion(result: Any) -> Completion:
     """The stored document (with its optional sections) and the job row's final figures, with
     the statistics that job queries return and rank by."""
+    from engine.report import without_sections
+
     summary = result.summary()
     document = result.document()
+    pairs = {section: (document, without_sections(document, [section])) for section in SECTIONS}
     return Completion(
         document=document,
-        sections=section_patches(document, renderings(result, document)),
+        sections=section_patches(document, pairs),
         digest=result.input_digest,
         dataset_version=result.market.version or None,
         row={**result.row_fields(), "metrics": document["statistics"]},
         event=summary,
     )
-
-
-def renderings(
-    result: Any, full: dict[str, Any]
-) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """Per optional section, a rendering with it and one without it, otherwise alike.
-
-    Sections are rendered independently, so each pair differs by that section alone; the
-    pairs avoid re-rendering the costly full document once per section.
-    """
-    off = dict.fromkeys(SECTIONS, False)
-    base = result.document(**off)
-    pairs = {flag: (result.document(**(off | {flag: True})), base) for flag in SECTIONS[1:]}
-    pairs[SECTIONS[0]] = (full, result.document(**{SECTIONS[0]: False}))
-    return pairs

@@ -33,7 +33,7 @@ _BINARY: dict[str, Callable[[jnp.ndarray, jnp.ndarray], jnp.ndarray]] = {
 def indicator_values(kind: str, bars: Bars, windows: jnp.ndarray) -> jnp.ndarray:
     """``(W, T, S)``: the indicator ``kind`` for each window in ``windows`` ``(W,)``."""
     windows = windows.astype(jnp.int32)
-    close = bars.close
+    close, high, low = (jnp.asarray(x) for x in (bars.close, bars.high, bars.low))  # traced
     if kind == "sma":
         return ind.rolling_mean(close, windows)
     if kind == "zscore":
@@ -42,9 +42,9 @@ def indicator_values(kind: str, bars: Bars, windows: jnp.ndarray) -> jnp.ndarray
     if kind == "rsi":
         return ind.relative_strength_index(close, windows)
     if kind == "highest":
-        return ind.rolling_extreme(bars.high, windows, MAX_WINDOW, jnp.maximum)
+        return ind.rolling_extreme(high, windows, MAX_WINDOW, jnp.maximum)
     if kind == "lowest":
-        return ind.rolling_extreme(bars.low, windows, MAX_WINDOW, jnp.minimum)
+        return ind.rolling_extreme(low, windows, MAX_WINDOW, jnp.minimum)
     if kind == "momentum":
         return ind.momentum(close, windows)
     if kind == "ema":
@@ -52,9 +52,9 @@ def indicator_values(kind: str, bars: Bars, windows: jnp.ndarray) -> jnp.ndarray
     if kind == "stdev":
         return ind.rolling_std(close, windows, MAX_WINDOW)
     if kind == "atr":
-        return ind.average_true_range(bars.high, bars.low, close, windows)
+        return ind.average_true_range(high, low, close, windows)
     if kind == "volume_sma":
-        volume = jnp.full_like(close, jnp.nan) if bars.volume is None else bars.volume
+        volume = jnp.full_like(close, jnp.nan) if bars.volume is None else jnp.asarray(bars.volume)
         return ind.rolling_float_mean(volume, windows)
     raise ValueError(f"unknown indicator kind {kind!r}")
 

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
+from accel import Array
 from engine.errors import SpecError, did_you_mean
 from engine.strategies.params import Param, resolve_params
 from engine.strategies.plan import Plan
@@ -23,15 +24,16 @@ class Bars(NamedTuple):
     ``period_starts`` is ``(3, T)``: whether bar ``t`` opens a new day, week or month, in the
     order of ``REBALANCE_CHOICES``; strategies that rebalance on a schedule use it. ``volume``
     is None where no volumes exist (simulated stress paths): volume indicators are then NaN.
+    Arrays are JAX's on the device (``engine.simulation.bars_for``), numpy for the CPU loop.
     """
 
-    open: jnp.ndarray
-    high: jnp.ndarray
-    low: jnp.ndarray
-    close: jnp.ndarray
-    valid: jnp.ndarray
-    period_starts: jnp.ndarray
-    volume: jnp.ndarray | None = None
+    open: Array
+    high: Array
+    low: Array
+    close: Array
+    valid: Array
+    period_starts: Array
+    volume: Array | None = None
 
     def series_fields(self) -> tuple[str, ...]:
         """The fields that are ``(T, S)`` series (what a selection of symbols slices)."""
