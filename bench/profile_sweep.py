@@ -42,7 +42,7 @@ def main() -> None:
     encoded = strategy.encode(
         [{"fast_period": f, "slow_period": s, "allow_short": True} for f, s in goog_sets()]
     )
-    bars = bars_for(market, signal_dtype())
+    bars = bars_for(market, signal_dtype(), backend="jax")
     params = {k: jnp.asarray(v, bars.close.dtype) for k, v in encoded.items()}
     dtype = compute_dtype()
     signal = jax.jit(lambda b, p: execution_targets(strategy.signal(b, p), "next_open"))

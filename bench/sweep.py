@@ -93,7 +93,7 @@ def ours_sweep(market, sets, per_symbol: bool, repeat: int, backend: str) -> dic
     params = strategy.encode(
         [{"fast_period": f, "slow_period": s, "allow_short": True} for f, s in sets]
     )
-    bars = bars_for(market, signal_dtype())
+    bars = bars_for(market, signal_dtype(), backend=backend)
     limits = limits_for(market.symbols[:1] if per_symbol else market.symbols, 1, 1, {}, {})
     rules = SweepRules(Costs(FEE, 0.0, 0.0), 10_000.0, limits, 252.0, 0.0, "next_open", True)
     out = {}

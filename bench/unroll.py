@@ -29,7 +29,7 @@ def main() -> None:
     params = strategy.encode(
         [{"fast_period": f, "slow_period": s, "allow_short": True} for f, s in goog_sets()]
     )
-    bars = bars_for(market, signal_dtype())
+    bars = bars_for(market, signal_dtype(), backend="jax")
     dtype = compute_dtype()
     targets = execution_targets(strategy.signal(bars, params), "next_open").astype(dtype)
     prices = jax.tree.map(

@@ -10,7 +10,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from accel.device import compute_dtype, device_label, signal_dtype, simulation_backend
+from accel.device import compute_dtype, device_label, signal_dtype
 from engine.canonical import input_digest
 from engine.errors import DataError
 from engine.exits import exit_inputs
@@ -131,8 +131,7 @@ def run_backtest(
     started = time.perf_counter()
     traded, benchmark = _window(spec, market)
     report(0.1, "data ready")
-    backend = backend or simulation_backend()
-    bars = bars_for(traded, signal_dtype(), on_device=backend == "jax")
+    bars = bars_for(traded, signal_dtype(), backend=backend)
     strategy, params, weights = None, {"_sets": np.zeros(1)}, None
     if spec.strategy_id == TARGET_WEIGHTS:
         if signals is None:

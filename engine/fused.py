@@ -73,23 +73,35 @@ def weights_code() -> Compiled:
     return Compiled(kernels(TARGET_WEIGHTS, weights_rule(), 1), ("weights",), ())
 
 
-_indicator = jax.jit(indicator_values, static_argnums=0)
+@functools.partial(jax.jit, static_argnums=0)
+def _indicator_by_symbol(kind: str, bars: Bars, windows: jax.Array) -> jax.Array:
+    """``(W, S, T)``: ``indicator_values`` laid out as the kernels walk it (time per symbol)."""
+    return jax.numpy.swapaxes(indicator_values(kind, bars, windows), -1, -2)
 
 
 def indicator_rows(plan: Plan, bars: Bars, params: Mapping[str, np.ndarray]):
-    """``(R, T, S)`` indicator rows, one per distinct window, and each set's rows ``(P, K)``."""
+    """``(R, S, T)`` indicator rows, one per distinct window, and each set's rows ``(P, K)``."""
     n_sets = len(params["_sets"])
     steps, width = bars.close.shape
-    blocks, rows, offset = [], np.zeros((n_sets, len(plan.indicators)), np.int64), 0
-    for k, spec in enumerate(plan.indicators.values()):
-        windows, inverse = np.unique(np.asarray(params[spec.window], np.int64), return_inverse=True)
-        padded = np.resize(windows, -(-len(windows) // WINDOW_BUCKET) * WINDOW_BUCKET)
-        values = _indicator(spec.kind, bars, padded)
-        blocks.append(np.asarray(values, np.float64)[: len(windows)])
+    distinct = [
+        np.unique(np.asarray(params[spec.window], np.int64), return_inverse=True)
+        for spec in plan.indicators.values()
+    ]
+    ind = np.empty((sum(len(windows) for windows, _ in distinct), width, steps))
+    rows, offset = np.zeros((n_sets, len(distinct)), np.int64), 0
+    for k, (spec, (windows, inverse)) in enumerate(
+        zip(plan.indicators.values(), distinct, strict=True)
+    ):
+        padded = np.resize(windows, _padded(len(windows)))
+        values = np.asarray(_indicator_by_symbol(spec.kind, bars, padded))
+        ind[offset : offset + len(windows)] = values[: len(windows)]
         rows[:, k] = offset + inverse
         offset += len(windows)
-    ind = np.concatenate(blocks) if blocks else np.zeros((0, steps, width))
     return ind, rows
+
+
+def _padded(n_windows: int) -> int:
+    return -(-n_windows // WINDOW_BUCKET) * WINDOW_BUCKET
 
 
 def _symbol_major(x: np.ndarray) -> np.ndarray:
@@ -106,11 +118,11 @@ class _Inputs:
         ``(T, S)`` for one lane."""
         if strategy is None:
             self.code = weights_code()
-            ind, self.rows = np.asarray(weights, np.float64)[None], np.zeros((1, 1), np.int64)
+            self.ind = _symbol_major(np.asarray(weights, np.float64)[None])
+            self.rows = np.zeros((1, 1), np.int64)
         else:
             self.code = compiled(strategy.plan, strategy.id)
-            ind, self.rows = indicator_rows(strategy.plan, bars, params)
-        self.ind = _symbol_major(ind)
+            self.ind, self.rows = indicator_rows(strategy.plan, bars, params)
         self.prm = np.stack(
             [np.asarray(params[n], np.float64) for n in self.code.params]
             or [np.zeros(len(params["_sets"]))],
@@ -230,10 +242,7 @@ def sweep_scores(
 
 
 def _symbols_per_group(plan: Plan, params: Mapping[str, np.ndarray], steps: int) -> int:
-    rows = sum(
-        -(-len(np.unique(params[i.window])) // WINDOW_BUCKET) * WINDOW_BUCKET
-        for i in plan.indicators.values()
-    )
+    rows = sum(_padded(len(np.unique(params[i.window]))) for i in plan.indicators.values())
     return max(1, INDICATOR_BUDGET // (max(rows, 1) * steps * 8 * INDICATOR_COPIES))
 
 

@@ -38,13 +38,13 @@ def period_starts(timestamps: np.ndarray) -> np.ndarray:
     return np.stack(rows)
 
 
-def bars_for(market: Market, dtype, *, on_device: bool = True) -> Bars:
-    """The signal functions' view of a market, prices in ``dtype``: JAX arrays on the device,
-    or (``on_device`` False, for the fused CPU loop, which reads them without a copy back)
-    numpy arrays."""
+def bars_for(market: Market, dtype, *, backend: str | None = None) -> Bars:
+    """The signal functions' view of a market, prices in ``dtype``, as the arrays ``backend``
+    reads (default ``accel.device.simulation_backend()``): JAX arrays on the device for
+    ``jax``, numpy arrays for the fused CPU loop (``numba``), which then needs no copy back."""
     prices = {name: market.filled(name).astype(dtype, copy=False) for name in FIELDS}
     bars = Bars(valid=market.valid, period_starts=period_starts(market.timestamps), **prices)
-    return jax.device_put(bars) if on_device else bars
+    return jax.device_put(bars) if (backend or simulation_backend()) == "jax" else bars
 
 
 def execution_prices(bars: Bars, fill: str) -> Prices:

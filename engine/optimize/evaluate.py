@@ -116,7 +116,7 @@ def evaluate_batch(
     extra = BlockStats(blocks, base_spec.risk_free_rate / base_spec.periods_per_year)
     scores = sweep(
         strategy,
-        bars_for(traded, signal_dtype()),
+        bars_for(traded, signal_dtype(), backend=backend),
         strategy.encode(resolved),
         rules_for(base_spec, traded.symbols),
         benchmark=benchmark,

@@ -146,7 +146,7 @@ def rerun_strategy(
     warm_market = traded.between(pd.Timestamp(traded.timestamps[-WARMUP_BARS:][0], tz="UTC"), None)
     dtype = np.dtype(dtype or accel.device.compute_dtype())
     strategy, rules = spec.strategy_definition(), rules_for(spec, traded.symbols)
-    warm = bars_for(warm_market, accel.device.signal_dtype())
+    warm = bars_for(warm_market, accel.device.signal_dtype(), backend="jax")
     model = _model(request, traded.filled("close"), warm.close.dtype)
     horizon = request.horizon_days
     per_path = (

@@ -107,4 +107,4 @@ def test_indicators_are_computed_once_per_distinct_window():
     for i in (0, 1000, 4850):
         for k, name in enumerate(("fast_period", "slow_period")):
             own = rolling_mean(bars.close, jnp.asarray(params[name][i : i + 1]))[0]
-            np.testing.assert_array_equal(ind[rows[i, k]], own)
+            np.testing.assert_array_equal(ind[rows[i, k]], own.T)  # rows are (S, T)
