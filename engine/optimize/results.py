@@ -40,15 +40,26 @@ def searched(trials: Sequence[Trial]) -> list[Trial]:
 
 def ranked(trials: Sequence[Trial], target: Target, window: str) -> list[Trial]:
     """Searched trials best first on ``window``; undefined scores last, ties by index."""
-    pool = searched(trials)
-    scores = target.score([metric(t, window, target.metric) for t in pool])  # finite or -inf
-    order = np.lexsort((np.array([t["index"] for t in pool], dtype=np.int64), -scores))
-    return [pool[i] for i in order]
+    pool, scores, indices = _scored(trials, target, window)
+    return [pool[i] for i in np.lexsort((indices, -scores))]
 
 
 def best(trials: Sequence[Trial], target: Target, window: str) -> Trial | None:
-    top = ranked(trials, target, window)
-    return top[0] if top else None
+    """``ranked(...)[0]`` without sorting: the top score, on a tie the lowest index."""
+    pool, scores, indices = _scored(trials, target, window)
+    if not pool:
+        return None
+    tied = np.flatnonzero(scores == scores.max())
+    return pool[tied[np.argmin(indices[tied])]]
+
+
+def _scored(
+    trials: Sequence[Trial], target: Target, window: str
+) -> tuple[list[Trial], np.ndarray, np.ndarray]:
+    """The searched trials, their oriented scores (finite or -inf) and their indices."""
+    pool = searched(trials)
+    scores = target.score([metric(t, window, target.metric) for t in pool])
+    return pool, scores, np.array([t["index"] for t in pool], dtype=np.int64)
 
 
 def converged(trials: Sequence[Trial], target: Target, window: str, method: str) -> bool:
