@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pandas as pd
 from engine.errors import DataError
 
 FIELDS = ("open", "high", "low", "close", "volume")
+Times = TypeVar("Times", pd.Timestamp, pd.DatetimeIndex)
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,9 +71,9 @@ class Market:
         """The bars with ``start <= timestamp <= end`` (either bound may be None)."""
         keep = np.ones(self.n_bars, dtype=bool)
         if start is not None:
-            keep &= self.timestamps >= _naive_utc(start)
+            keep &= self.timestamps >= _naive_utc(pd.Timestamp(start)).to_datetime64()
         if end is not None:
-            keep &= self.timestamps <= _naive_utc(end)
+            keep &= self.timestamps <= _naive_utc(pd.Timestamp(end)).to_datetime64()
         return self._take(keep, slice(None))
 
     def select(self, symbols: list[str] | tuple[str, ...]) -> Market:
@@ -98,7 +100,9 @@ class Market:
         """Align per-symbol frames (a UTC DatetimeIndex and lower-case OHLCV columns)."""
         if not frames:
             raise DataError("no symbols given")
-        indexes = {symbol: _utc(frame.index) for symbol, frame in frames.items()}
+        indexes = {
+            symbol: _naive_utc(pd.DatetimeIndex(frame.index)) for symbol, frame in frames.items()
+        }
         index = indexes[next(iter(indexes))]
         for other in indexes.values():
             index = index.union(other)
@@ -126,15 +130,7 @@ def forward_filled(values: np.ndarray) -> np.ndarray:
     return np.take_along_axis(values, last_seen, axis=0)
 
 
-def _naive_utc(moment: pd.Timestamp) -> np.datetime64:
-    """A bound as the timestamps' own kind (naive UTC nanoseconds); naive bounds are UTC."""
-    moment = pd.Timestamp(moment)
-    if moment.tzinfo is not None:
-        moment = moment.tz_convert("UTC").tz_localize(None)
-    return moment.to_datetime64().astype("datetime64[ns]")
-
-
-def _utc(index) -> pd.DatetimeIndex:
-    """A DatetimeIndex as naive UTC: aware times are converted, naive ones are taken as UTC."""
-    index = pd.DatetimeIndex(index)
-    return index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
+def _naive_utc(moment: Times) -> Times:
+    """A Timestamp or DatetimeIndex as naive UTC, the timestamps' own kind: aware times are
+    converted, naive ones are taken as UTC."""
+    return moment.tz_convert("UTC").tz_localize(None) if moment.tz is not None else moment

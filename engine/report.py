@@ -64,18 +64,11 @@ def results_document(
     include_positions: bool = True,
     include_analytics: bool = True,
 ) -> dict[str, Any]:
-    """The document with the optional sections whose flags are True (``SECTION_KEYS``)."""
-    document = _full_document(result)
-    left_out = [
-        name
-        for name, wanted in (
-            ("include_trades", include_trades),
-            ("include_positions", include_positions),
-            ("include_analytics", include_analytics),
-        )
-        if not wanted
-    ]
-    return without_sections(document, left_out)
+    """The document with the optional sections whose flags are True (``SECTION_KEYS``, in
+    the flags' order)."""
+    flags = (include_trades, include_positions, include_analytics)
+    left_out = [name for name, wanted in zip(SECTION_KEYS, flags, strict=True) if not wanted]
+    return without_sections(_full_document(result), left_out)
 
 
 def without_sections(document: dict[str, Any], sections: list[str]) -> dict[str, Any]:

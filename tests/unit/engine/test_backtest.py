@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 
 import jax
@@ -19,9 +18,6 @@ from engine.portfolio import Limits
 from engine.simulation import bars_for, run_lanes
 from engine.spec import parse_spec
 from engine.strategies import get_strategy
-from store.result_sections import SECTIONS as STORED_SECTIONS
-from store.result_sections import select_sections
-from tasks.backtest import completion
 
 SECTIONS = {
     "backtest_name",
@@ -105,17 +101,6 @@ def test_document_sections_can_be_left_out(document):
     slim = result.document(include_trades=False, include_positions=False, include_analytics=False)
     assert set(slim) == SECTIONS - {"trades", "open_positions", "orders", "positions", "prices",
                                     "risk_analytics"}  # fmt: skip
-
-
-@pytest.mark.parametrize("flags", list(itertools.product([True, False], repeat=3)))
-def test_stored_section_patches_give_each_rendering(document, flags):
-    """What the worker stores (the full document and one patch per section) reads back as
-    the engine's own rendering with those sections left out."""
-    result, full = document
-    include = dict(zip(STORED_SECTIONS, flags, strict=True))
-    stored = completion(result)
-    assert stored.document == full
-    assert select_sections(full, stored.sections, include) == result.document(**include)
 
 
 def test_fills_account_for_the_equity(document):
