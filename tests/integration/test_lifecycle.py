@@ -18,9 +18,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def lifecycle(client, job_id: str) -> list[str]:
-    return [
-        json.loads(f["event"])["type"] for _, f in client.xrange(STREAM) if f["job_id"] == job_id
-    ]
+    """The job's event types on the stream, each event once: relaying is at least once, and
+    consumers deduplicate on the event id (``workers/events.py``), as this reader does."""
+    seen: dict[str, str] = {}
+    for _, fields in client.xrange(STREAM):
+        if fields["job_id"] == job_id:
+            seen.setdefault(fields["id"], json.loads(fields["event"])["type"])
+    return list(seen.values())
 
 
 def lifecycle_until(client, job_id: str, last: str, timeout: float = 30.0) -> list[str]:
