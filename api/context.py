@@ -76,8 +76,8 @@ class ServiceContext:
             if self.settings.quota_stored_cache_s > 0 and owner in self._stored:
                 return self._stored[owner]
             forgets = self._forgets
-        with self.reads() as session:
-            used = stored_bytes(session, owner)
+        with self.autocommit.connect() as conn:
+            used = stored_bytes(conn, owner)
         with self._stored_lock:
             if self._forgets == forgets:  # else a delete may have ended after it was measured
                 self._stored[owner] = used
