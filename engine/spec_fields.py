@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -19,8 +20,10 @@ DATE_SPAN = "1900-01-01 and 2100-12-31"
 """Dates a request may name: the span exchange calendars and stored bars can cover."""
 
 
-def _public_fields(cls: type) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+@functools.cache
+def _public_fields(cls: type) -> tuple[dataclasses.Field, ...]:
+    """A request dataclass's public fields, found once per class (every submit reads them)."""
+    return tuple(f for f in dataclasses.fields(cls) if not f.metadata.get("internal"))
 
 
 def dataclass_defaults(cls: type) -> dict[str, Any]:
