@@ -10,6 +10,9 @@
 Load comes from ``bench/loadgen.py`` (Python threads on keep-alive connections: no system tool
 needed). The API and its floors are measured in turn, in ``--rounds`` slices each (the order
 rotating every round), so that the machine's drift over the run falls on all of them alike.
+Besides requests per second, each concurrent figure has ``server_cpu_ms``: the CPU its gunicorn
+workers used per request answered, which the load generator's share of the cores does not
+blur (``*_server_cpu_vs_guarded_floor``: the floor's over the API's).
 Every loop is bounded.
 Usage: python bench/api_bench.py [--seconds 10] [--rounds 4] [--burst 1000] [--e2e 50]
        [--json out.json]
@@ -32,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 import redis
 import sqlalchemy as sa
@@ -126,6 +130,7 @@ class Bench:
         self.settings: Settings = load_settings(self.env)
         self.redis = redis.Redis.from_url(args.redis, decode_responses=True)
         self.children: list[Child] = []
+        self.servers: dict[str, psutil.Process] = {}  # base URL -> its gunicorn master
 
     def __enter__(self) -> Bench:
         admin = self.args.pg.replace("postgresql://", "postgresql://", 1) + "/postgres"
@@ -180,6 +185,9 @@ class Bench:
         figures["post_vs_guarded_floor"] = ratio(
             posts["post_backtests"], posts["post_guarded_floor"]
         )
+        figures["post_server_cpu_vs_guarded_floor"] = cpu_ratio(
+            posts["post_backtests"], posts["post_guarded_floor"]
+        )
         figures["one_client_p50_vs_floor"] = round(
             one["post_one_client"]["p50_ms"] / one["post_minimal_one_client"]["p50_ms"], 3
         )
@@ -195,6 +203,9 @@ class Bench:
         figures |= gets
         figures["get_vs_floor"] = ratio(gets["get_backtest"], gets["get_minimal_floor"])
         figures["get_vs_guarded_floor"] = ratio(gets["get_backtest"], gets["get_guarded_floor"])
+        figures["get_server_cpu_vs_guarded_floor"] = cpu_ratio(
+            gets["get_backtest"], gets["get_guarded_floor"]
+        )
         self.redis.delete("backtest.cpu", "bench.minimal")  # nobody consumed those
         self.start_worker()
         figures["end_to_end"] = self.end_to_end(api, self.args.e2e)
@@ -208,6 +219,7 @@ class Bench:
         env = api_environ(self.settings, port) | self.env  # the bench's settings win
         self.children.append(Child(app, argv, env, self.tmp / f"gunicorn-{port}.log"))
         url = f"http://127.0.0.1:{port}"
+        self.servers[url] = psutil.Process(self.children[-1].pid)
         wait_http(url + "/health")
         return url
 
@@ -224,14 +236,26 @@ class Bench:
         slice_s = self.args.seconds / rounds
         calls = {name: calls_for(path) for name, (_, path) in targets.items()}
         samples: dict[str, list[loadgen.Sample]] = {name: [] for name in targets}
+        cpu_s = dict.fromkeys(targets, 0.0)
         names = list(targets)
         for name in names:
             loadgen.measure(targets[name][0], calls[name], conns, slice_s)
         for r in range(rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 base = targets[name][0]
+                before = self.server_cpu_s(base)
                 samples[name].append(loadgen.measure(base, calls[name], conns, slice_s))
-        return {name: loadgen.summary(taken, conns) for name, taken in samples.items()}
+                cpu_s[name] += self.server_cpu_s(base) - before
+        out = {name: loadgen.summary(taken, conns) for name, taken in samples.items()}
+        for name, figure in out.items():
+            figure["server_cpu_ms"] = round(1e3 * cpu_s[name] / max(figure["requests"], 1), 3)
+        return out
+
+    def server_cpu_s(self, base: str) -> float:
+        """CPU seconds the server at ``base`` has used so far (its gunicorn workers): per
+        request, the one figure the load generator's share of the cores does not blur."""
+        workers = self.servers[base].children()
+        return sum(sum(w.cpu_times()[:2]) for w in workers if w.is_running())
 
     def start_worker(self) -> None:
         argv = worker_argv(
@@ -299,7 +323,7 @@ class Bench:
                 rows = conn.execute(query, {"ids": ids}).all()
                 conn.commit()
                 if all(r.status in ("completed", "failed", "cancelled") for r in rows):
-                    return rows
+                    return list(rows)
                 time.sleep(0.2)
         raise TimeoutError("the burst did not finish")
 
@@ -334,6 +358,11 @@ def get_calls(jobs: list[tuple[str, str]], prefix: str) -> Any:
 
 def ratio(measured: dict[str, Any], floor: dict[str, Any]) -> float:
     return round(measured["rps"] / floor["rps"], 3)
+
+
+def cpu_ratio(measured: dict[str, Any], floor: dict[str, Any]) -> float:
+    """The floor's server CPU per request over the measured one's (1.0: as cheap as the floor)."""
+    return round(floor["server_cpu_ms"] / max(measured["server_cpu_ms"], 1e-9), 3)
 
 
 def summarize(timings: list[float]) -> dict[str, Any]:
