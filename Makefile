@@ -55,7 +55,7 @@ format: $(STAMP)  ## apply ruff's formatting and safe fixes
 bench: $(STAMP)  ## engine sweep benchmarks (see bench/README.md)
 	$(BIN)/python bench/sweep.py
 
-bench-api: $(STAMP)  ## service figures: submits/s, reads/s, end-to-end latency, a burst (needs wrk)
+bench-api: $(STAMP)  ## service figures: submits/s, reads/s, end-to-end latency, a burst (its own Python load generator)
 	$(BIN)/python bench/api_bench.py
 
 clean:  ## remove the virtual environment and caches
