@@ -69,7 +69,7 @@ def configure(
     jax_dir = jax_cache_dir or (_config.cache_dir / "jax" if _config.cache_dir else None)
     if jax_cache and jax_dir is not None:
         jax.config.update("jax_compilation_cache_dir", str(jax_dir))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
 
 
 def _single_threaded_blas() -> None:
