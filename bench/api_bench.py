@@ -21,6 +21,7 @@ Usage: python bench/api_bench.py [--seconds 10] [--rounds 4] [--burst 1000] [--e
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -57,9 +58,13 @@ from store.keys import create_key  # noqa: E402
 from store.schema import upgrade  # noqa: E402
 from workers.settings import Settings, get_settings, load_settings  # noqa: E402
 
-OWNERS = 128
+OWNERS = 512
 """Teams submitting at once: each has its own member key, and the service's default quotas
 (requests per minute, queued jobs per owner) apply to each, as they would in production."""
+LOAD_OWNERS = [f"bench-{k}" for k in range(OWNERS)]
+SOLO = "bench-solo"
+"""The owner of the end-to-end runs: it submits nothing under load, so the load's queued jobs
+(no worker consumes them) cannot put it over its queued-jobs quota."""
 KEYS: dict[str, dict[str, str]] = {}
 """Each owner's ``Authorization`` header, sent with its requests (to the floors too: same bytes
 on the wire)."""
@@ -142,8 +147,7 @@ class Bench:
         self.redis.flushdb()
         engine = make_engine(self.settings.database_url)
         with transaction(make_session_factory(engine)) as session:
-            for k in range(OWNERS):
-                owner = f"bench-{k}"
+            for owner in [*LOAD_OWNERS, SOLO]:
                 secret = create_key(session, owner, "member", self.settings.api_key_pepper)[1]
                 KEYS[owner] = {"Authorization": f"Bearer {secret}"}
         engine.dispose()
@@ -230,7 +234,7 @@ class Bench:
         ``--seconds / --rounds``, in turn, the order rotating every round, after one slice each
         that is not counted: it warms what a long-running server has warm (connection pools,
         and the API's per-process caches of key checks and owners' stored bytes, which
-        otherwise all miss at once for the bench's 128 owners)."""
+        otherwise all miss at once for the bench's owners)."""
         conns = connections or self.args.connections
         rounds = max(1, self.args.rounds)
         slice_s = self.args.seconds / rounds
@@ -247,6 +251,9 @@ class Bench:
                 samples[name].append(loadgen.measure(base, calls[name], conns, slice_s))
                 cpu_s[name] += self.server_cpu_s(base) - before
         out = {name: loadgen.summary(taken, conns) for name, taken in samples.items()}
+        refused = {name: f["failures"] for name, f in out.items() if f["failures"]}
+        if refused:  # a refusal is cheaper than the work: its rate is not comparable
+            raise RuntimeError(f"requests failed under load: {refused}")
         for name, figure in out.items():
             figure["server_cpu_ms"] = round(1e3 * cpu_s[name] / max(figure["requests"], 1), 3)
         return out
@@ -280,10 +287,10 @@ class Bench:
         timings = []
         for i in range(n + 3):  # the first three warm the worker's processes
             started = time.perf_counter()
-            job_id = post_json(f"{api}/backtests", BODY, "bench-0")["execution_id"]
+            job_id = post_json(f"{api}/backtests", BODY, SOLO)["execution_id"]
             warm_up = i < 3  # may compile the kernels into an empty cache first
             wait_event(pubsub, job_id, "backtest_complete", timeout=900 if warm_up else 120)
-            assert get_json(f"{api}/backtests/{job_id}", "bench-0")["status"] == "completed"
+            assert get_json(f"{api}/backtests/{job_id}", SOLO)["status"] == "completed"
             if not warm_up:
                 timings.append((time.perf_counter() - started) * 1000)
         pubsub.close()
@@ -291,7 +298,7 @@ class Bench:
 
     def burst(self, api: str, n: int) -> dict[str, Any]:
         started = time.perf_counter()
-        owners = [f"bench-{i % OWNERS}" for i in range(n)]
+        owners = [LOAD_OWNERS[i % OWNERS] for i in range(n)]
         with ThreadPoolExecutor(16) as pool:
             answers = pool.map(lambda owner: post_json(f"{api}/backtests", BODY, owner), owners)
             ids = [answer["execution_id"] for answer in answers]
@@ -341,13 +348,16 @@ class Bench:
 
 
 def post_calls(path: str) -> Any:
-    """The same submit from each owner in turn."""
+    """The same submit from each owner in turn, the turn kept across slices and clients (each
+    client's own count starts at 0 every slice: the first owners would get most of the submits
+    and reach their queued-jobs quota)."""
     body = json.dumps(BODY).encode()
     calls = [
-        loadgen.Call("POST", path, body, {"Content-Type": "application/json", **headers})
-        for headers in KEYS.values()
+        loadgen.Call("POST", path, body, {"Content-Type": "application/json", **KEYS[owner]})
+        for owner in LOAD_OWNERS
     ]
-    return lambda i: calls[i % len(calls)]
+    turn = itertools.count()
+    return lambda _: calls[next(turn) % len(calls)]
 
 
 def get_calls(jobs: list[tuple[str, str]], prefix: str) -> Any:
@@ -380,8 +390,11 @@ def summarize(timings: list[float]) -> dict[str, Any]:
 def post_json(url: str, body: dict[str, Any], owner: str) -> dict[str, Any]:
     headers = {"Content-Type": "application/json", **KEYS[owner]}
     request = urllib.request.Request(url, json.dumps(body).encode(), method="POST", headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # say why: a quota, the rate limit, a bad body
+        raise RuntimeError(f"POST {url} as {owner}: {exc.code} {exc.read()[:500]!r}") from exc
 
 
 def get_json(url: str, owner: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import http.client
 import statistics
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ class Call:
 @dataclass
 class _Tally:
     latencies: list[float] = field(default_factory=list)
-    failures: int = 0
+    failures: Counter[str] = field(default_factory=Counter)  # HTTP status or "error" -> count
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Sample:
     """One stretch of load: every answered request's latency, the failures, the wall time."""
 
     latencies_ms: list[float]
-    failures: int
+    failures: Counter[str]  # HTTP status (or "error": no answer) -> count
     seconds: float
 
 
@@ -50,7 +51,7 @@ def summary(samples: list[Sample], connections: int) -> dict[str, Any]:
     return {
         "connections": connections,
         "requests": len(latencies),
-        "failures": sum(sample.failures for sample in samples),
+        "failures": dict(sum((sample.failures for sample in samples), Counter())),
         "rps": round(len(latencies) / elapsed, 1),
         **percentiles(latencies),
     }
@@ -71,7 +72,7 @@ def measure(base: str, requests: Callable[[int], Call], connections: int, second
         thread.join(seconds + 60)
     elapsed = time.perf_counter() - started
     latencies = [ms for tally in tallies for ms in tally.latencies]
-    return Sample(latencies, sum(t.failures for t in tallies), elapsed)
+    return Sample(latencies, sum((t.failures for t in tallies), Counter()), elapsed)
 
 
 def percentiles(latencies_ms: list[float]) -> dict[str, float | None]:
@@ -103,11 +104,11 @@ def _client(base: str, requests: Callable[[int], Call], deadline: float, tally: 
             response = conn.getresponse()
             response.read()
         except (OSError, http.client.HTTPException):
-            tally.failures += 1
+            tally.failures["error"] += 1
             conn.close()
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
             continue
         if response.status >= 400:
-            tally.failures += 1
+            tally.failures[str(response.status)] += 1
         tally.latencies.append((time.perf_counter() - started) * 1000.0)
     conn.close()

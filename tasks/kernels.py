@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from workers import heap
 from workers.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,18 @@ def prepare(settings: Settings, processes: int) -> threading.Thread | None:
 
 
 def _warm_up() -> None:
+    """Compile (or load) the common kernels, then freeze the heap they leave
+    (``workers.heap``)."""
     from accel.device import simulation_backend
 
-    if simulation_backend() != "numba":
-        return
+    try:
+        if simulation_backend() == "numba":
+            _compile_common_kernels()
+    finally:
+        heap.freeze()
+
+
+def _compile_common_kernels() -> None:
     try:
         from engine.warmup import warm_up
 

@@ -1,7 +1,7 @@
 """Worker start-up and shutdown hooks: the broker's queues declared, the heartbeat that tells
 routers and /health we are alive (and still consuming), and each pool process's compute kernels
 (configured and warmed up, ``tasks.kernels``; compiled programs dropped after a task once they
-hold too many memory maps)."""
+hold too many memory maps; the start-up heap frozen, ``workers.heap``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from workers import memory_maps
+from workers import heap, memory_maps
 from workers.broker import declare_queues
 from workers.heartbeats import HeartbeatThread
 from workers.queues import pool_of_queues
@@ -109,6 +109,13 @@ def prepare_kernels(**_: Any) -> None:
 
     settings = get_settings()
     prepare(settings, settings.worker_concurrency)
+
+
+@task_postrun.connect
+def freeze_heap_after_first_task(**_: Any) -> None:
+    """The first task imports what start-up did not (the warm-up, when it runs, freezes its own
+    heap as it ends): freeze once more after it (``workers.heap``)."""
+    heap.freeze_once()
 
 
 @task_postrun.connect

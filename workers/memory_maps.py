@@ -10,9 +10,10 @@ run after each test (it held 55,000 maps by its 500th test and crashed late in C
 from __future__ import annotations
 
 import functools
-import gc
 import sys
 from pathlib import Path
+
+from workers import heap
 
 
 def map_count() -> int:
@@ -41,5 +42,5 @@ def release_programs(budget: int | None = None) -> bool:
     if jax is None or map_count() <= (map_budget() if budget is None else budget):
         return False
     jax.clear_caches()
-    gc.collect()  # the executables go with their last Python reference
+    heap.collect_all()  # the executables go with their last Python reference
     return True
