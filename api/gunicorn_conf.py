@@ -12,9 +12,6 @@ With ``PROMETHEUS_MULTIPROC_DIR`` set, every gunicorn worker writes its samples 
 and ``GET /metrics`` sums them (prometheus-client's multiprocess mode), so a scrape reports the
 whole API whichever worker answers it, and a counter never goes backwards between scrapes.
 The folder is emptied when gunicorn starts; a dead worker's live gauges are dropped.
-
-Each worker freezes its heap once the app is loaded (``workers.heap``): the garbage
-collector's full passes then skip the app's 300,000 start-up objects.
 """
 
 from __future__ import annotations
@@ -37,12 +34,6 @@ def on_starting(server: Any) -> None:
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
         Path(folder).mkdir(parents=True, exist_ok=True)
-
-
-def post_worker_init(worker: Any) -> None:
-    from workers import heap
-
-    heap.freeze()
 
 
 def child_exit(server: Any, worker: Any) -> None:

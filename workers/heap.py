@@ -1,12 +1,12 @@
-"""A long-lived process's start-up objects kept out of the garbage collector's full passes.
+"""A worker pool process's start-up objects kept out of the garbage collector's full passes.
 
-A worker pool process holds about 400,000 objects once JAX, numba and the warm-up's kernels are
-loaded, an API worker about 300,000 (Flask, SQLAlchemy, the engine's modules). CPython's full
-(generation 2) collection walks all of them: 0.11-0.18 s in a pool process, about once per
+A pool process holds about 400,000 objects once JAX, numba and the warm-up's kernels are
+loaded. CPython's full (generation 2) collection walks all of them: 0.11-0.18 s, about once per
 10,000 optimization trials scored, added to whichever batch happens to trigger it (measured
 with ``gc.callbacks``). ``gc.freeze()`` moves the objects alive at that moment to a permanent
 generation that collections skip; after it a full pass took 0.01-0.03 s. The objects of
-start-up live as long as the process anyway.
+start-up live as long as the process anyway. (An API worker holds about 300,000, but the API
+bench measured no difference with them frozen: its full passes are rare.)
 """
 
 from __future__ import annotations
