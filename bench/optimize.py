@@ -224,11 +224,14 @@ class Deployment:
 
 
 def busy_cpu_s() -> float:
-    """CPU seconds this machine has spent not idle since boot, all cores together."""
+    """CPU seconds this machine's cores have spent working since boot, all cores together
+    (user, nice, system and interrupts; guest time is already inside user and nice, and steal
+    is the hypervisor's, not ours)."""
     import psutil
 
     times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+    interrupts = getattr(times, "irq", 0.0) + getattr(times, "softirq", 0.0)
+    return times.user + times.nice + times.system + interrupts
 
 
 def service_case(name: str, body: dict, args, concurrency: int, threads: int = 0) -> dict:

@@ -44,22 +44,15 @@ def prepare(settings: Settings, processes: int) -> threading.Thread | None:
 
 
 def _warm_up() -> None:
-    """Compile (or load) the common kernels, then freeze the heap they leave
-    (``workers.heap``)."""
+    """Compile (or load) the common kernels, then freeze the heap they leave (``workers.heap``)."""
     from accel.device import simulation_backend
 
-    try:
-        if simulation_backend() == "numba":
-            _compile_common_kernels()
-    finally:
-        heap.freeze()
+    if simulation_backend() == "numba":
+        try:
+            from engine.warmup import warm_up
 
-
-def _compile_common_kernels() -> None:
-    try:
-        from engine.warmup import warm_up
-
-        spent = warm_up()
-        log.info("kernels ready in %.1f s", sum(spent.values()))
-    except Exception as exc:  # a job compiles what it needs anyway
-        log.warning("kernel warm-up failed: %s", exc)
+            spent = warm_up()
+            log.info("kernels ready in %.1f s", sum(spent.values()))
+        except Exception as exc:  # a job compiles what it needs anyway
+            log.warning("kernel warm-up failed: %s", exc)
+    heap.freeze()
