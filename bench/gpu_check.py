@@ -1,4 +1,4 @@
-"""Float32 accounts (as on accelerators) checked against float64 (run it on a GPU machine).
+"""Float32 accounts (as on Metal, and on GPUs before 2026-12-01) checked against float64.
 
 Prints the GOOG SMA 10/20 backtest's final equity and trade count in the device's dtype next
 to the float64 reference (56,263.52, 93 trades), and how far a float32 sweep's scores are

@@ -77,10 +77,10 @@ def one_run(model, book, n_paths: int, days: int, method: str, budget: int, back
 
 def measure(n_paths: int, days: int, n_assets: int, method: str, repeat: int, backend) -> dict:
     from accel import jit
-    from accel.device import compute_dtype, device_label, memory_budget
+    from accel.device import device_label, memory_budget, montecarlo_dtype
 
     jit.configure(ROOT / "var" / "bench-kernel-cache")
-    dtype = compute_dtype()
+    dtype = montecarlo_dtype()
     model, book = inputs(n_assets, dtype)
     budget = memory_budget()
     load = os.getloadavg()

@@ -27,7 +27,7 @@ def _best(fn, repeat: int = 5) -> float:
 
 
 def main() -> None:
-    from accel.device import compute_dtype, device_label, scan_unroll, signal_dtype
+    from accel.device import decision_dtype, device_label, scan_unroll
     from accel.kernel import Costs, simulate
     from bench.sweep import goog_frame, goog_sets
     from engine.market import Market
@@ -42,9 +42,9 @@ def main() -> None:
     encoded = strategy.encode(
         [{"fast_period": f, "slow_period": s, "allow_short": True} for f, s in goog_sets()]
     )
-    bars = bars_for(market, signal_dtype(), backend="jax")
+    bars = bars_for(market, decision_dtype(), backend="jax")
     params = {k: jnp.asarray(v, bars.close.dtype) for k, v in encoded.items()}
-    dtype = compute_dtype()
+    dtype = decision_dtype()
     signal = jax.jit(lambda b, p: execution_targets(strategy.signal(b, p), "next_open"))
     targets = signal(bars, params).astype(dtype)
     prices = jax.tree.map(

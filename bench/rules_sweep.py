@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     backend = configure("ours-jax" if args.backend == "jax" else "ours")
 
-    from accel.device import signal_dtype
+    from accel.device import decision_dtype
     from accel.kernel import Costs
     from engine.market import Market
     from engine.portfolio import limits_for
@@ -46,7 +46,7 @@ def main() -> None:
     from engine.sweep import SweepRules, sweep
 
     market = Market.from_frames({"GOOG": goog_frame()}, source="file")
-    bars = bars_for(market, signal_dtype())
+    bars = bars_for(market, decision_dtype())
     limits = limits_for(market.symbols, 1, 1, {}, {})
     rules = SweepRules(Costs(FEE, 0.0, 0.0), 10_000.0, limits, 252.0, 0.0, "next_open", True)
     document = json.loads((ROOT / "examples" / "goog_sma_rules.json").read_text())["strategy"]

@@ -82,7 +82,7 @@ def configure(engine: str) -> str:
 
 
 def ours_sweep(market, sets, per_symbol: bool, repeat: int, backend: str) -> dict:
-    from accel.device import compute_dtype, device_label, signal_dtype
+    from accel.device import decision_dtype, device_label
     from accel.kernel import Costs
     from engine.portfolio import limits_for
     from engine.simulation import bars_for
@@ -93,7 +93,7 @@ def ours_sweep(market, sets, per_symbol: bool, repeat: int, backend: str) -> dic
     params = strategy.encode(
         [{"fast_period": f, "slow_period": s, "allow_short": True} for f, s in sets]
     )
-    bars = bars_for(market, signal_dtype(), backend=backend)
+    bars = bars_for(market, decision_dtype(), backend=backend)
     limits = limits_for(market.symbols[:1] if per_symbol else market.symbols, 1, 1, {}, {})
     rules = SweepRules(Costs(FEE, 0.0, 0.0), 10_000.0, limits, 252.0, 0.0, "next_open", True)
     out = {}
@@ -107,7 +107,7 @@ def ours_sweep(market, sets, per_symbol: bool, repeat: int, backend: str) -> dic
         "first_s": first,
         "warm_s": warm,
         "device": f"{device_label()} ({backend})",
-        "dtype": str(compute_dtype()),
+        "dtype": str(decision_dtype()),
     }
 
 

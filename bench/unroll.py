@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    from accel.device import compute_dtype, device_label, signal_dtype
+    from accel.device import decision_dtype, device_label
     from accel.kernel import Costs, simulate
     from bench.sweep import goog_frame, goog_sets
     from engine.market import Market
@@ -29,8 +29,8 @@ def main() -> None:
     params = strategy.encode(
         [{"fast_period": f, "slow_period": s, "allow_short": True} for f, s in goog_sets()]
     )
-    bars = bars_for(market, signal_dtype(), backend="jax")
-    dtype = compute_dtype()
+    bars = bars_for(market, decision_dtype(), backend="jax")
+    dtype = decision_dtype()
     targets = execution_targets(strategy.signal(bars, params), "next_open").astype(dtype)
     prices = jax.tree.map(
         lambda x: x.astype(dtype) if x.dtype != bool else x, execution_prices(bars, "next_open")

@@ -10,7 +10,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from accel.device import compute_dtype, device_label, signal_dtype
+from accel.device import decision_dtype, device_label
 from engine.canonical import input_digest
 from engine.errors import DataError
 from engine.exits import exit_inputs
@@ -131,7 +131,7 @@ def run_backtest(
     started = time.perf_counter()
     traded, benchmark = _window(spec, market)
     report(0.1, "data ready")
-    bars = bars_for(traded, signal_dtype(), backend=backend)
+    bars = bars_for(traded, decision_dtype(), backend=backend)
     strategy, params, weights = None, {"_sets": np.zeros(1)}, None
     if spec.strategy_id == TARGET_WEIGHTS:
         if signals is None:
@@ -152,7 +152,7 @@ def run_backtest(
         strategy=strategy,
         fill=rules.fill,
         whole_shares=rules.whole_shares,
-        dtype=compute_dtype(),
+        dtype=decision_dtype(),
         backend=backend,
         exits=exits,
         weights=weights,

@@ -181,7 +181,7 @@ def sweep(
     ``per_symbol`` scores each symbol as its own single-symbol account (a universe sweep).
     ``progress(done, total)`` is called after each chunk and may raise to cancel.
     ``memory_budget`` defaults to ``accel.device.memory_budget()``; accounts are simulated in
-    ``dtype`` (default ``accel.device.compute_dtype()``), signals in the bars' dtype.
+    ``dtype`` (default ``accel.device.decision_dtype()``), signals in the bars' dtype.
     ``extra(equity)`` maps the ``(T, P)`` equity paths to more ``(P, ...)`` scores inside the
     kernel; it is a static argument of the compiled chunk, so it must hash by value.
     ``tail_risk`` adds ``var_95``/``cvar_95`` (a partial sort per set: slow on XLA's CPU).
@@ -208,7 +208,7 @@ def sweep(
         return scores
     n_sets = len(params["_sets"])
     n_bars, n_symbols = bars.close.shape
-    dtype = np.dtype(dtype or accel.device.compute_dtype())
+    dtype = np.dtype(dtype or accel.device.decision_dtype())
     budget = memory_budget or accel.device.memory_budget()
     size = chunk_size(n_sets, n_bars, n_symbols, bars.close.dtype.itemsize, budget)
     dynamic = (

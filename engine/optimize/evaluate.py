@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from accel.device import compute_dtype, signal_dtype
+from accel.device import decision_dtype
 from engine.backtest import required_symbols
 from engine.errors import DataError
 from engine.fused_scores import block_ids
@@ -116,12 +116,12 @@ def evaluate_batch(
     extra = BlockStats(blocks, base_spec.risk_free_rate / base_spec.periods_per_year)
     scores = sweep(
         strategy,
-        bars_for(traded, signal_dtype(), backend=backend),
+        bars_for(traded, decision_dtype(), backend=backend),
         strategy.encode(resolved),
         rules_for(base_spec, traded.symbols),
         benchmark=benchmark,
         memory_budget=memory_budget,
-        dtype=compute_dtype(),
+        dtype=decision_dtype(),
         progress=progress,
         extra=extra if blocks else None,
         tail_risk=True,

@@ -219,7 +219,7 @@ def monte_carlo(
     base run, ``i + 1`` the stressed run of scenario ``i`` (independent draws, same seed).
     ``fan`` adds the per-day value percentiles of the run's first ``FAN_PATHS`` paths."""
     n = len(book.symbols)
-    dtype = np.dtype(dtype or accel.device.compute_dtype())
+    dtype = np.dtype(dtype or accel.device.montecarlo_dtype())
     shocks = np.zeros(n) if shocks is None else shocks
     multipliers = np.ones(n) if multipliers is None else multipliers
     model, kbook, basis = simulation_inputs(request, book, history, shocks, multipliers, dtype)

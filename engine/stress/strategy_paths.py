@@ -144,9 +144,9 @@ def rerun_strategy(
         raise SpecError.single("strategy_paths", problem)
     traded = market.between(spec.start_date, spec.end_date).select(spec.symbols)
     warm_market = traded.between(pd.Timestamp(traded.timestamps[-WARMUP_BARS:][0], tz="UTC"), None)
-    dtype = np.dtype(dtype or accel.device.compute_dtype())
+    dtype = np.dtype(dtype or accel.device.montecarlo_dtype())
     strategy, rules = spec.strategy_definition(), rules_for(spec, traded.symbols)
-    warm = bars_for(warm_market, accel.device.signal_dtype(), backend="jax")
+    warm = bars_for(warm_market, accel.device.decision_dtype(), backend="jax")
     model = _model(request, traded.filled("close"), warm.close.dtype)
     horizon = request.horizon_days
     per_path = (
