@@ -44,7 +44,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import loadgen  # noqa: E402
+from bench import job_events, loadgen  # noqa: E402
 from cli.processes import (  # noqa: E402
     Child,
     api_argv,
@@ -296,13 +296,15 @@ class Bench:
 
     def end_to_end(self, api: str, n: int) -> dict[str, Any]:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        pubsub.psubscribe("nautilus:jobs:*")
+        pubsub.psubscribe(job_events.CHANNELS)
         timings = []
         for i in range(n + 3):  # the first three warm the worker's processes
             started = time.perf_counter()
             job_id = post_json(f"{api}/backtests", BODY, SOLO)["execution_id"]
             warm_up = i < 3  # may compile the kernels into an empty cache first
-            wait_event(pubsub, job_id, "backtest_complete", timeout=900 if warm_up else 120)
+            job_events.wait_for(
+                pubsub, job_id, lambda e: e["type"] == "backtest_complete", 900 if warm_up else 120
+            )
             assert get_json(f"{api}/backtests/{job_id}", SOLO)["status"] == "completed"
             if not warm_up:
                 timings.append((time.perf_counter() - started) * 1000)
@@ -428,16 +430,6 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer")
-
-
-def wait_event(pubsub: Any, job_id: str, type_: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        message = pubsub.get_message(timeout=0.5)
-        event = json.loads(message["data"]) if message else {}
-        if event.get("job_id") == job_id and event["type"] == type_:
-            return
-    raise TimeoutError(f"no {type_} for {job_id}")
 
 
 def machine() -> dict[str, Any]:

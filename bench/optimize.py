@@ -18,9 +18,10 @@ Cases:
 
 Service cases use a scratch database on --pg (default 127.0.0.1:5432, user postgres) and Redis
 database --redis-db on 127.0.0.1:6379; each case runs once to warm the workers (compilation)
-and reports the best of --repeat warm runs: wall seconds from POST to the terminal status seen
-by GET (polled every 100 ms: a faster poll is refused by the API's rate limit and takes the
-workers' CPU), sets per second, and the chord's overhead against the kernel time. Workers keep
+and reports the best of --repeat warm runs: wall seconds from POST to the job's terminal event
+on its Redis channel (as a peer service follows a job: no poll loads the API and the database
+during the run; until 2026-12-01 GET was polled every 100 ms), sets per second, and the chord's
+overhead against the kernel time. Workers keep
 compiled kernels in var/kernel-cache and skip the start-up warm-up (the first run compiles).
 ``--logs DIR`` keeps each case's worker log at INFO level: every task's duration (the plan, each
 batch, the finishing step), which is how the chord's serial part is measured.
@@ -41,7 +42,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-POLL_S = 0.1
+from bench import job_events  # noqa: E402
+
+RUN_TIMEOUT_S = 1800.0
+"""The first run of a case compiles its kernels into an empty cache: minutes on a loaded VM."""
 SWEEP_SPEC = {
     "backtest_name": "bench 10k",
     "start_date": "2010-01-04",
@@ -198,21 +202,26 @@ class Deployment:
         raise RuntimeError(f"no worker heart-beat; see {self.settings.var_dir}")
 
     def run(self, body: dict) -> tuple[float, dict, float]:
-        """Seconds from POST to a terminal status seen by GET, the final document, and the CPU
-        seconds the whole machine was busy meanwhile (every process: workers, PostgreSQL, Redis,
-        this process's API and polling)."""
-        busy = busy_cpu_s()
-        started = time.perf_counter()
-        response = self.client.post("/optimization/parameters", json=body)
-        assert response.status_code == 202, response.get_json()
-        job_id = response.get_json()["optimization_id"]
-        while True:
-            answer = self.client.get(f"/optimization/{job_id}")
-            assert answer.status_code == 200, answer.get_json()
-            document = answer.get_json()
-            if document["status"] in ("completed", "failed", "cancelled"):
-                return time.perf_counter() - started, document, busy_cpu_s() - busy
-            time.sleep(POLL_S)
+        """Seconds from POST to the job's terminal event, the final document (read after), and
+        the CPU seconds the whole machine was busy meanwhile (every process: workers,
+        PostgreSQL, Redis, this process's API)."""
+        import redis
+
+        pubsub = redis.Redis.from_url(self.settings.redis_url).pubsub()
+        pubsub.psubscribe(job_events.CHANNELS)
+        try:
+            busy = busy_cpu_s()
+            started = time.perf_counter()
+            response = self.client.post("/optimization/parameters", json=body)
+            assert response.status_code == 202, response.get_json()
+            job_id = response.get_json()["optimization_id"]
+            job_events.wait_for(pubsub, job_id, ends_the_job, RUN_TIMEOUT_S)
+            seconds, busy = time.perf_counter() - started, busy_cpu_s() - busy
+        finally:
+            pubsub.close()
+        answer = self.client.get(f"/optimization/{job_id}")
+        assert answer.status_code == 200, answer.get_json()
+        return seconds, answer.get_json(), busy
 
     def stop(self) -> None:
         import psycopg
@@ -221,6 +230,10 @@ class Deployment:
             self.worker.stop()
         with psycopg.connect(self.admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.dbname}" WITH (FORCE)')
+
+
+def ends_the_job(event: dict) -> bool:
+    return event["data"].get("stage") in ("completed", "failed", "cancelled")
 
 
 def busy_cpu_s() -> float:
