@@ -21,8 +21,8 @@ database --redis-db on 127.0.0.1:6379; each case runs once to warm the workers (
 and reports the best of --repeat warm runs: wall seconds from POST to the job's terminal event
 on its Redis channel (as a peer service follows a job: no poll loads the API and the database
 during the run; until 2026-12-01 GET was polled every 100 ms), sets per second, and the chord's
-overhead against the kernel time. Workers keep
-compiled kernels in var/kernel-cache and skip the start-up warm-up (the first run compiles).
+overhead against the kernel time. Workers keep compiled kernels in var/kernel-cache and skip
+the start-up warm-up (the first run compiles).
 ``--logs DIR`` keeps each case's worker log at INFO level: every task's duration (the plan, each
 batch, the finishing step), which is how the chord's serial part is measured.
 """
