@@ -32,6 +32,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ from cli.processes import (  # noqa: E402
 )
 from store.db import make_engine, make_session_factory, transaction  # noqa: E402
 from store.keys import create_key  # noqa: E402
+from store.models import CANCELLED, QUEUED, TERMINAL, Job  # noqa: E402
 from store.schema import upgrade  # noqa: E402
 from workers.settings import Settings, get_settings, load_settings  # noqa: E402
 
@@ -180,6 +182,7 @@ class Bench:
             },
             post_calls,
             connections=1,
+            between=self.drain_queued,
         )
         posts = self.interleaved(
             {
@@ -188,6 +191,7 @@ class Bench:
                 "post_guarded_floor": (guarded, "/minimal"),
             },
             post_calls,
+            between=self.drain_queued,
         )
         figures |= one | posts
         figures["post_vs_floor"] = ratio(posts["post_backtests"], posts["post_minimal_floor"])
@@ -233,13 +237,18 @@ class Bench:
         return url
 
     def interleaved(
-        self, targets: dict[str, tuple[str, str]], calls_for: Any, connections: int | None = None
+        self,
+        targets: dict[str, tuple[str, str]],
+        calls_for: Any,
+        connections: int | None = None,
+        between: Callable[[], None] | None = None,
     ) -> dict[str, dict[str, Any]]:
         """Each target (figure -> (base URL, path)) loaded in ``--rounds`` slices of
         ``--seconds / --rounds``, in turn, the order rotating every round, after one slice each
         that is not counted: it warms what a long-running server has warm (connection pools,
         and the API's per-process caches of key checks and owners' stored bytes, which
-        otherwise all miss at once for the bench's owners)."""
+        otherwise all miss at once for the bench's owners). ``between`` runs after every slice,
+        outside the measured time (the submits' queued jobs cancelled)."""
         conns = connections or self.args.connections
         rounds = max(1, self.args.rounds)
         slice_s = self.args.seconds / rounds
@@ -247,16 +256,17 @@ class Bench:
         samples: dict[str, list[loadgen.Sample]] = {name: [] for name in targets}
         cpu_s = dict.fromkeys(targets, 0.0)
         names = list(targets)
+        after_slice = between or (lambda: None)
         for name in names:
             loadgen.measure(targets[name][0], calls[name], conns, slice_s)
-            self.drain_queued()
+            after_slice()
         for r in range(rounds):
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 base = targets[name][0]
                 before = self.server_cpu_s(base)
                 samples[name].append(loadgen.measure(base, calls[name], conns, slice_s))
                 cpu_s[name] += self.server_cpu_s(base) - before
-                self.drain_queued()
+                after_slice()
         out = {name: loadgen.summary(taken, conns) for name, taken in samples.items()}
         refused = {name: f["failures"] for name, f in out.items() if f["failures"]}
         if refused:  # a refusal is cheaper than the work: its rate is not comparable
@@ -275,7 +285,7 @@ class Bench:
         """Cancel the jobs the load left queued (no worker runs during the load), between
         slices, so the owners stay under their queued-jobs quota."""
         with self.engine.begin() as conn:
-            conn.execute(sa.text("UPDATE jobs SET status = 'cancelled' WHERE status = 'queued'"))
+            conn.execute(sa.update(Job).where(Job.status == QUEUED).values(status=CANCELLED))
 
     def start_worker(self) -> None:
         argv = worker_argv(
@@ -344,7 +354,7 @@ class Bench:
             while time.monotonic() < deadline:
                 rows = conn.execute(query, {"ids": ids}).all()
                 conn.commit()
-                if all(r.status in ("completed", "failed", "cancelled") for r in rows):
+                if all(r.status in TERMINAL for r in rows):
                     return list(rows)
                 time.sleep(0.2)
         raise TimeoutError("the burst did not finish")

@@ -233,7 +233,9 @@ class Deployment:
 
 
 def ends_the_job(event: dict) -> bool:
-    return event["data"].get("stage") in ("completed", "failed", "cancelled")
+    from store.models import TERMINAL
+
+    return event["data"].get("stage") in TERMINAL
 
 
 def busy_cpu_s() -> float:

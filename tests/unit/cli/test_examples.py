@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine.optimize import parse_optimization_request
 
-EXAMPLES = Path("examples")
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def test_the_sweep_example_is_the_goog_grid_on_the_backtest_example():
