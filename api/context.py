@@ -53,7 +53,8 @@ class ServiceContext:
         # would open and close an overflow connection for most of them under load
         self.engine = make_engine(settings.database_url, pool_size=settings.web_db_pool)
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
-        self.autocommit = autocommit_engine(self.engine)  # the hot paths' Core statements
+        # the hot paths' Core statements
+        self.autocommit = autocommit_engine(self.engine, settings.web_db_pool)
         self.reads: sessionmaker[Session] = make_session_factory(self.autocommit)
         self.redis: redis.Redis = make_redis(settings)
         self.celery = celery
@@ -65,6 +66,11 @@ class ServiceContext:
         self._stored: TTLCache[str, int] = TTLCache(4096, max(settings.quota_stored_cache_s, 1e-6))
         self._stored_lock = threading.Lock()
         self._forgets = 0  # deletes so far (a measurement taken across one is not kept)
+
+    def dispose(self) -> None:
+        """Close every pooled database connection (both engines)."""
+        self.autocommit.dispose()
+        self.engine.dispose()
 
     def stored_bytes(self, owner: str) -> int:
         """The owner's stored bytes (``store.usage``), measured at most every

@@ -81,14 +81,19 @@ def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def autocommit_engine(engine: sa.Engine) -> sa.Engine:
+def autocommit_engine(engine: sa.Engine, pool_size: int) -> sa.Engine:
     """The engine for reads, and single-statement writes, that need no transaction of their
     own: on PostgreSQL its connections run in autocommit, one round trip per statement instead
     of BEGIN, statement, COMMIT (a write still goes through ``begin()``, which is free there and
-    commits on SQLite, which keeps its own locking)."""
-    if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
-    return engine
+    commits on SQLite, which keeps its own locking).
+
+    Its own pool of connections, set to autocommit once when each connects: switching a shared
+    pool's connections at every checkout and back at every checkin (an engine's
+    ``execution_options``) cost about 70 us of a status read's 1.6 ms under gevent."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    url = engine.url.render_as_string(hide_password=False)
+    return make_engine(url, pool_size=pool_size, isolation_level="AUTOCOMMIT")
 
 
 @contextmanager

@@ -82,7 +82,7 @@ class Settings:
     max_import_bytes: int = 16 * 2**20
     web_timeout_s: int = 60
     web_connections: int = 1000
-    web_db_pool: int = 20  # PostgreSQL connections an API process keeps (opened as needed)
+    web_db_pool: int = 20  # PostgreSQL connections in each of an API process's two pools
     cpu_backend: str = "numba"
     kernel_threads: int = 0
     kernel_cache_dir: Path | None = None

@@ -314,7 +314,7 @@ class Deployment:
         self.reader.stop()
         self.beat.stop()
         self.worker.stop(timeout=60)
-        self.app.extensions["nautilus"].engine.dispose()
+        self.app.extensions["nautilus"].dispose()
         self.engine.dispose()
 
 

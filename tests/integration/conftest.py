@@ -231,7 +231,7 @@ class Service:
 
     def close(self) -> None:
         self.workers.stop_all()
-        self.app.extensions["nautilus"].engine.dispose()
+        self.app.extensions["nautilus"].dispose()
 
 
 @pytest.fixture(scope="session")

@@ -65,7 +65,7 @@ def api_process(service, key: str) -> Iterator[Any]:
     try:
         yield client
     finally:
-        app.extensions["nautilus"].engine.dispose()
+        app.extensions["nautilus"].dispose()
 
 
 def test_an_owner_at_the_stored_bytes_quota_deletes_a_job_and_submits_again(

@@ -66,11 +66,9 @@ def test_revoked_keys_stop_working(deploy, capsys, monkeypatch):
     assert carol.get("/jobs").status_code == 200
     assert main(["keys", "list"]) == 0
     assert "carol" in capsys.readouterr().out
-    with service.app.app_context():
-        stored = (
-            service.app.extensions["nautilus"]
-            .sessions()
-            .execute(sa.text("SELECT digest FROM api_keys WHERE id = :i"), {"i": key_id})
+    with service.app.extensions["nautilus"].sessions() as session:
+        stored = session.execute(
+            sa.text("SELECT digest FROM api_keys WHERE id = :i"), {"i": key_id}
         )
         assert key not in stored.scalar_one()  # only a digest is stored
     assert carol.get("/jobs").status_code == 200  # and now cached
