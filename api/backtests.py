@@ -8,11 +8,13 @@ from __future__ import annotations
 from math import ceil
 from typing import Any
 
+from flask import Response, jsonify
 from flask_smorest import Blueprint
 
 from api.auth import caller, owner_scope
 from api.cancel import cancel_job
 from api.context import service
+from api.dump import compile_dump
 from api.errors import ErrorSchema, fail
 from api.requests import accepted, idempotency_key, json_object, within_page_limit
 from api.schemas import (
@@ -34,6 +36,7 @@ from workers.kinds import BACKTEST
 blp = Blueprint("backtests", __name__, description="Backtest jobs")
 ERRORS = {"schema": ErrorSchema}
 STATUS_COLUMNS = read_columns(BacktestStatusSchema, "kind")
+STATUS_DUMP = compile_dump(BacktestStatusSchema())
 
 
 @blp.route("/backtests", methods=["POST"])
@@ -52,11 +55,11 @@ def create_backtest() -> tuple[dict[str, Any], int, dict[str, str]]:
 @blp.route("/backtests/<string:execution_id>", methods=["GET"])
 @blp.response(200, BacktestStatusSchema)
 @blp.alt_response(404, **ERRORS)
-def get_backtest(execution_id: str) -> Job:
+def get_backtest(execution_id: str) -> Response:
     """Status and progress of a backtest job."""
     with service().autocommit.connect() as conn:
         row = jobs.get_columns(conn, execution_id, STATUS_COLUMNS, owner_scope())
-    return found(row, execution_id)
+    return jsonify(STATUS_DUMP(found(row, execution_id)))  # the schema's dump, compiled
 
 
 @blp.route("/backtests/<string:execution_id>/results", methods=["GET"])

@@ -1,0 +1,48 @@
+"""``Schema.dump`` compiled once per schema, for the service's most frequent response (a status
+read): marshmallow's per-field machinery (accessor, ``serialize``, ``_serialize``) cost about
+80 us of a status read's 1.3 ms under gevent, for 22 fields that are mostly plain values.
+
+A field of exactly one of the ``PLAIN`` types is read by attribute and converted as its type
+converts (None stays None); any other field (timestamps, functions, nested schemas, mappings)
+serialises itself through marshmallow. The output equals ``schema.dump`` (tests/unit/api/
+test_dump.py), so the schema stays the one description of the response, OpenAPI included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from marshmallow import Schema, fields
+
+PLAIN: dict[type[fields.Field], Callable[[Any], Any]] = {
+    fields.String: str,
+    fields.Integer: int,
+    fields.Float: float,
+}
+Step = Callable[[Any], Any]
+
+
+def compile_dump(schema: Schema) -> Callable[[Any], dict[str, Any]]:
+    """``schema.dump`` of one object whose values are its attributes (a row, a model)."""
+    steps = [
+        (field.data_key or name, _step(name, field)) for name, field in schema.dump_fields.items()
+    ]
+
+    def dump(obj: Any) -> dict[str, Any]:
+        return {key: step(obj) for key, step in steps}
+
+    return dump
+
+
+def _step(name: str, field: fields.Field) -> Step:
+    attribute = field.attribute or name
+    convert = PLAIN.get(type(field))
+    if convert is None:
+        return lambda obj: field.serialize(attribute, obj)
+
+    def plain(obj: Any) -> Any:
+        value = getattr(obj, attribute)
+        return None if value is None else convert(value)
+
+    return plain

@@ -1,0 +1,70 @@
+"""The compiled status dump answers exactly what the schema's own dump does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+
+from api.backtests import STATUS_COLUMNS, STATUS_DUMP
+from api.dump import compile_dump
+from api.schemas import BacktestStatusSchema, SubmitResponseSchema
+
+QUEUED = {name: None for name in STATUS_COLUMNS} | {
+    "id": "bt_01",
+    "kind": "backtest",
+    "name": "queued one",
+    "backtest_type": "strategy_validation",
+    "strategy_id": "sma_crossover",
+    "status": "queued",
+    "progress_percentage": 0,  # an int where the schema says float: converted as marshmallow does
+    "queue": "backtest.cpu",
+    "attempts": 0,
+    "created_at": datetime(2024, 2, 15, 9, 30, 0, 123456),  # naive: read as UTC
+}
+FAILED = QUEUED | {
+    "status": "failed",
+    "progress_percentage": 42.5,
+    "progress_message": "simulating",
+    "bar_time": datetime(2023, 6, 30, tzinfo=UTC),
+    "processing_time_ms": 1234.5,
+    "data_points_processed": 2148,
+    "orders_executed": 10,
+    "trades_completed": 5,
+    "hardware_used": "cpu",
+    "memory_usage_mb": 310.25,
+    "attempts": 2,
+    "worker": "cpu@host",
+    "error": {"code": "data", "message": "no bars", "errors": {"symbols": ["GOOG"]}, "x": 1},
+    "metrics": {"sharpe_ratio": 1.2, "total_return": None},
+    "started_at": datetime(2024, 2, 15, 9, 31, tzinfo=UTC),
+    "finished_at": datetime(2024, 2, 15, 9, 32, tzinfo=UTC),
+}
+
+
+@pytest.mark.parametrize("values", [QUEUED, FAILED], ids=["queued", "failed"])
+def test_the_compiled_status_dump_equals_the_schemas(values):
+    row = SimpleNamespace(**values)
+    expected = BacktestStatusSchema().dump(row)
+    dumped = STATUS_DUMP(row)
+    assert dumped == expected
+    assert list(dumped) == list(expected)  # the same keys in the same order
+    assert {type(v) for v in dumped.values()} == {type(v) for v in expected.values()}
+
+
+def test_fields_of_other_types_serialise_themselves():
+    submitted = {
+        "status": "queued",
+        "execution_id": "bt_01",
+        "backtest_id": "bt_01",
+        "backtest_name": "b",
+        "estimated_duration_minutes": None,
+        "symbols_count": 3,
+        "hardware_acceleration_enabled": 0,  # a Boolean field: not one of the plain types
+        "queue": "backtest.cpu",
+        "created_at": datetime(2024, 1, 1),
+        "links": {"status": "/backtests/bt_01"},
+    }
+    row = SimpleNamespace(**submitted)
+    assert compile_dump(SubmitResponseSchema())(row) == SubmitResponseSchema().dump(row)
