@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
+from marshmallow import Schema, fields
 
 from api.backtests import STATUS_COLUMNS, STATUS_DUMP
 from api.dump import compile_dump
@@ -68,3 +69,15 @@ def test_fields_of_other_types_serialise_themselves():
     }
     row = SimpleNamespace(**submitted)
     assert compile_dump(SubmitResponseSchema())(row) == SubmitResponseSchema().dump(row)
+
+
+def test_numbers_as_strings_and_bytes_convert_as_marshmallow_does():
+    class Odd(Schema):
+        price = fields.Float(as_string=True)
+        count = fields.Integer(attribute="n")
+        label = fields.String()
+
+    row = SimpleNamespace(price=1.5, n=2.0, label=b"caf\xc3\xa9")
+    assert (
+        compile_dump(Odd())(row) == Odd().dump(row) == {"price": "1.5", "count": 2, "label": "café"}
+    )
