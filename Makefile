@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run demo test test-unit test-integration faults multihost screenshots lint format bench bench-api clean
+.PHONY: help install run demo test test-unit test-integration faults multihost screenshots lint format bench bench-api bench-api-profile clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -52,11 +52,14 @@ format: $(STAMP)  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP)  ## engine sweep benchmarks (see bench/README.md)
+bench: $(STAMP)  ## engine sweep benchmarks (figures in docs/engine.md)
 	$(BIN)/python bench/sweep.py
 
 bench-api: $(STAMP)  ## service figures: submits/s, reads/s, end-to-end latency, a burst (its own Python load generator)
 	$(BIN)/python bench/api_bench.py
+
+bench-api-profile: $(STAMP)  ## where a submit's server CPU goes, sampled (py-spy), against the floor's
+	$(BIN)/python bench/api_profile.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis var

@@ -1,0 +1,149 @@
+"""Where a submit's server CPU goes, sampled in the API's gunicorn workers and in the minimal
+floor's (``bench/minimal_app.py``), under ``bench/api_bench.py``'s load (16 connections, 64
+owners, the same body).
+
+py-spy samples each server's worker processes while the load runs. Only a process on the CPU
+is sampled (a greenlet waiting on PostgreSQL or Redis takes no sample), and nothing is added
+per call as with ``cProfile``, so many small calls are not inflated against a few long ones.
+A function's share of the samples, times the server CPU per request measured over the same
+stretch, is its inclusive CPU per request. The native time of C extensions (psycopg's libpq
+calls, for one) falls to the Python function that called them.
+
+Needs py-spy (the ``dev`` extra) and the right to trace the workers (root, or CAP_SYS_PTRACE).
+Usage: python bench/api_profile.py [--seconds 12] [--top 45] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import api_bench, loadgen  # noqa: E402
+
+SLICE_S = 2.0
+"""The load runs in slices this long, the queued jobs cancelled between them (as in the bench)."""
+LIBRARY = re.compile(r"^(.*/site-packages|.*/lib/python3\.\d+)/")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        raise SystemExit("py-spy is not installed (pip install -e '.[dev]')")
+    bench_args = api_bench.parse_args(["--pg", args.pg, "--redis", args.redis])
+    with api_bench.Bench(bench_args) as bench:
+        profiles = {
+            name: profile(bench, spy, app, path, args.seconds, args.rate)
+            for name, (app, path) in {
+                "api": ("api:create_app()", "/backtests"),
+                "floor": ("bench.minimal_app:create_minimal_app()", "/minimal"),
+            }.items()
+        }
+    print(table(profiles, args.top))
+    if args.json:
+        Path(args.json).write_text(json.dumps(profiles, indent=2))
+    return 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--seconds", type=float, default=12, help="sampled load per server")
+    parser.add_argument("--rate", type=int, default=250, help="samples per second per worker")
+    parser.add_argument("--top", type=int, default=45, help="functions listed")
+    parser.add_argument("--json", help="also write every function's figures here")
+    return parser.parse_args(argv)
+
+
+def profile(
+    bench: api_bench.Bench, spy: str, app: str, path: str, seconds: float, rate: int
+) -> dict[str, Any]:
+    """Serve ``app``, warm it, then sample its workers through ``seconds`` of submits."""
+    base = bench.serve(app)
+    calls = api_bench.post_calls(path)
+    for _ in range(2):  # warm: pools, caches, prepared statements
+        loadgen.measure(base, calls, bench.args.connections, SLICE_S)
+        bench.drain_queued()
+    workers = bench.servers[base].children()
+    out = Path(tempfile.mkdtemp(prefix="nautilus-profile-"))
+    spies = [
+        subprocess.Popen(
+            [spy, "record", "--pid", str(w.pid), "--rate", str(rate)]
+            + ["--duration", str(int(seconds) + 2), "--format", "raw", "--nonblocking"]
+            + ["-o", str(out / f"{w.pid}.txt")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for w in workers
+    ]
+    requests, cpu_s = 0, 0.0
+    for _ in range(max(1, round(seconds / SLICE_S))):
+        before = bench.server_cpu_s(base)
+        requests += len(loadgen.measure(base, calls, bench.args.connections, SLICE_S).latencies_ms)
+        cpu_s += bench.server_cpu_s(base) - before
+        bench.drain_queued()
+    for process in spies:
+        process.wait(timeout=seconds + 60)
+    samples, total = inclusive_samples(sorted(out.glob("*.txt")))
+    shutil.rmtree(out, ignore_errors=True)
+    cpu_ms = 1e3 * cpu_s / max(requests, 1)
+    return {
+        "requests": requests,
+        "server_cpu_ms": round(cpu_ms, 3),
+        "samples": total,
+        "us_per_request": {f: round(1e3 * cpu_ms * n / total, 1) for f, n in samples.items()},
+    }
+
+
+def inclusive_samples(files: list[Path]) -> tuple[Counter[str], int]:
+    """Samples per function (each counted once per stack it appears in), and all samples, from
+    py-spy's raw output: one ``frame;frame;... count`` line per distinct stack."""
+    counts: Counter[str] = Counter()
+    total = 0
+    for file in files:
+        for line in file.read_text().splitlines():
+            stack, _, n = line.rpartition(" ")
+            if not stack:
+                continue
+            total += int(n)
+            for frame in set(map(frame_name, stack.split(";"))):
+                counts[frame] += int(n)
+    return counts, max(total, 1)
+
+
+def frame_name(frame: str) -> str:
+    """``function (file)``: no line number, the interpreter's and site-packages' prefix cut."""
+    function, _, where = frame.partition(" (")
+    path = where.rstrip(")").rpartition(":")[0] or where.rstrip(")")
+    return f"{function} ({LIBRARY.sub('', path).removeprefix(f'{ROOT}/')})"
+
+
+def table(profiles: dict[str, dict[str, Any]], top: int) -> str:
+    api, floor = profiles["api"], profiles["floor"]
+    rows = [
+        f"server CPU per submit: API {api['server_cpu_ms']} ms ({api['requests']} submits, "
+        f"{api['samples']} samples), floor {floor['server_cpu_ms']} ms ({floor['requests']}, "
+        f"{floor['samples']})",
+        f"{'API us':>8} {'floor us':>8}  function (inclusive CPU per submit)",
+    ]
+    ranked = sorted(api["us_per_request"].items(), key=lambda item: -item[1])[:top]
+    for function, us in ranked:
+        theirs = floor["us_per_request"].get(function)
+        rows.append(f"{us:8.0f} {'' if theirs is None else f'{theirs:8.0f}':>8}  {function}")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
