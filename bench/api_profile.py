@@ -64,7 +64,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=int, default=250, help="samples per second per worker")
     parser.add_argument("--top", type=int, default=45, help="functions listed")
     parser.add_argument("--json", help="also write every function's figures here")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.rate < 1 or args.seconds < SLICE_S:
+        parser.error(f"--rate must be at least 1 and --seconds at least {SLICE_S:g}")
+    return args
 
 
 def profile(
@@ -76,26 +79,21 @@ def profile(
     for _ in range(2):  # warm: pools, caches, prepared statements
         loadgen.measure(base, calls, bench.args.connections, SLICE_S)
         bench.drain_queued()
-    workers = bench.servers[base].children()
     out = Path(tempfile.mkdtemp(prefix="nautilus-profile-"))
     spies = [
-        subprocess.Popen(
-            [spy, "record", "--pid", str(w.pid), "--rate", str(rate)]
-            + ["--duration", str(int(seconds) + 2), "--format", "raw", "--nonblocking"]
-            + ["-o", str(out / f"{w.pid}.txt")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for w in workers
+        start_spy(spy, worker.pid, rate, seconds + 2, out)
+        for worker in bench.servers[base].children()
     ]
-    requests, cpu_s = 0, 0.0
-    for _ in range(max(1, round(seconds / SLICE_S))):
-        before = bench.server_cpu_s(base)
-        requests += len(loadgen.measure(base, calls, bench.args.connections, SLICE_S).latencies_ms)
-        cpu_s += bench.server_cpu_s(base) - before
-        bench.drain_queued()
-    for process in spies:
-        process.wait(timeout=seconds + 60)
+    try:
+        requests, cpu_s = submit_load(bench, base, calls, seconds)
+        for process in spies:
+            _, said = process.communicate(timeout=seconds + 60)
+            if process.returncode:  # no right to trace (root or CAP_SYS_PTRACE), for one
+                raise SystemExit(f"py-spy failed: {said.strip()}")
+    finally:
+        for process in spies:
+            if process.poll() is None:
+                process.kill()
     samples, total = inclusive_samples(sorted(out.glob("*.txt")))
     shutil.rmtree(out, ignore_errors=True)
     cpu_ms = 1e3 * cpu_s / max(requests, 1)
@@ -105,6 +103,28 @@ def profile(
         "samples": total,
         "us_per_request": {f: round(1e3 * cpu_ms * n / total, 1) for f, n in samples.items()},
     }
+
+
+def start_spy(spy: str, pid: int, rate: int, seconds: float, out: Path) -> subprocess.Popen[str]:
+    """py-spy sampling process ``pid`` for ``seconds`` into ``out/<pid>.txt`` (raw stacks)."""
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(int(seconds))]
+        + ["--format", "raw", "--nonblocking", "-o", str(out / f"{pid}.txt")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def submit_load(bench: api_bench.Bench, base: str, calls: Any, seconds: float) -> tuple[int, float]:
+    """``seconds`` of the bench's submits in slices: requests answered, server CPU seconds."""
+    requests, cpu_s = 0, 0.0
+    for _ in range(round(seconds / SLICE_S)):
+        before = bench.server_cpu_s(base)
+        requests += len(loadgen.measure(base, calls, bench.args.connections, SLICE_S).latencies_ms)
+        cpu_s += bench.server_cpu_s(base) - before
+        bench.drain_queued()
+    return requests, cpu_s
 
 
 def inclusive_samples(files: list[Path]) -> tuple[Counter[str], int]:
