@@ -111,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    add_service_arguments(parser)
     parser.add_argument("--seconds", type=float, default=10, help="load duration per figure")
     parser.add_argument("--rounds", type=int, default=4, help="slices each figure is taken in")
     parser.add_argument("--connections", type=int, default=16)
@@ -122,6 +121,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--json", help="also write the figures here")
     return parser.parse_args(argv)
+
+
+def add_service_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the bench's servers keep their state: a PostgreSQL server (the bench creates its
+    own database there) and a Redis database (flushed)."""
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
 
 
 class Bench:

@@ -58,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    api_bench.add_service_arguments(parser)
     parser.add_argument("--seconds", type=float, default=12, help="sampled load per server")
     parser.add_argument("--rate", type=int, default=250, help="samples per second per worker")
     parser.add_argument("--top", type=int, default=45, help="functions listed")
@@ -76,9 +75,7 @@ def profile(
     """Serve ``app``, warm it, then sample its workers through ``seconds`` of submits."""
     base = bench.serve(app)
     calls = api_bench.post_calls(path)
-    for _ in range(2):  # warm: pools, caches, prepared statements
-        loadgen.measure(base, calls, bench.args.connections, SLICE_S)
-        bench.drain_queued()
+    submit_load(bench, base, calls, 2 * SLICE_S)  # warm: pools, caches, prepared statements
     out = Path(tempfile.mkdtemp(prefix="nautilus-profile-"))
     spies = [
         start_spy(spy, worker.pid, rate, seconds + 2, out)
