@@ -37,6 +37,7 @@ blp = Blueprint("backtests", __name__, description="Backtest jobs")
 ERRORS = {"schema": ErrorSchema}
 STATUS_COLUMNS = read_columns(BacktestStatusSchema, "kind")
 STATUS_DUMP = compile_dump(BacktestStatusSchema())
+SUBMIT_DUMP = compile_dump(SubmitResponseSchema(), by_key=True)
 
 
 @blp.route("/backtests", methods=["POST"])
@@ -45,11 +46,12 @@ STATUS_DUMP = compile_dump(BacktestStatusSchema())
 @blp.alt_response(400, **ERRORS)
 @blp.alt_response(409, **ERRORS)
 @blp.alt_response(422, **ERRORS)
-def create_backtest() -> tuple[dict[str, Any], int, dict[str, str]]:
+def create_backtest() -> tuple[Response, int, dict[str, str]]:
     """Create a backtest job and queue it (202: it runs asynchronously)."""
     submission = submit(service(), BACKTEST, json_object(), idempotency_key(), caller())
     job = submission.job
-    return accepted(submitted(job), BACKTEST.url(job.id), submission.created)
+    answer = jsonify(SUBMIT_DUMP(submitted(job)))  # the schema's dump, compiled
+    return accepted(answer, BACKTEST.url(job.id), submission.created)
 
 
 @blp.route("/backtests/<string:execution_id>", methods=["GET"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
 
@@ -10,6 +10,7 @@ from api.errors import fail
 
 MAX_IDEMPOTENCY_KEY = 200
 MAX_PAGE = 1_000_000
+Body = TypeVar("Body")  # the answer: a document for the view's schema to dump, or a Response
 
 
 def json_object() -> dict[str, Any]:
@@ -28,9 +29,7 @@ def idempotency_key() -> str | None:
     return key
 
 
-def accepted(
-    body: dict[str, Any], location: str, created: bool
-) -> tuple[dict[str, Any], int, dict[str, str]]:
+def accepted(body: Body, location: str, created: bool) -> tuple[Body, int, dict[str, str]]:
     """202 with the job's URL; a replayed idempotent request says so in a header."""
     headers = {"Location": location}
     if not created:

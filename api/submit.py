@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Submission:
-    job: Any  # the job row (columns as attributes)
+    job: jobs.SubmittedJob
     created: bool
 
 
@@ -119,7 +119,7 @@ def new_job_fields(
     }
 
 
-def enqueue(ctx: ServiceContext, job: Any) -> None:
+def enqueue(ctx: ServiceContext, job: jobs.SubmittedJob) -> None:
     """Send the job's message; if the broker refuses, the reconciler sends it later."""
     try:
         send_job(ctx.celery, kind_named(job.kind), job.id, job.queue, job.task_id or job.id)

@@ -58,13 +58,34 @@ def insert(sessions, **overrides) -> str:
     return job.id
 
 
+def stored_columns(sessions, job_id: str) -> dict:
+    with transaction(sessions) as session:
+        job = jobs.get_job(session, job_id)
+        return {name: getattr(job, name) for name in jobs.SUBMITTED}
+
+
+def test_a_new_job_answers_what_was_stored(sessions):
+    given = values(name="answered", task_id="t-1", summary={"cells": 3, "grid": [1.5, 2]})
+    with transaction(sessions) as session:
+        job, created = jobs.insert_job(session, given)
+    assert created and job._asdict() == stored_columns(sessions, job.id)
+
+
+def test_columns_left_to_their_defaults_come_back_from_the_database(sessions):
+    given = values()  # no name, task_id or summary: the columns' defaults (NULL)
+    with transaction(sessions) as session:
+        job, _ = jobs.insert_job(session, given)
+    assert (job.name, job.task_id, job.summary) == (None, None, None)
+    assert job.id == given["id"] and job.spec_hash == given["spec_hash"]
+
+
 def test_idempotency_key_inserts_once(sessions):
     key = BACKTEST.new_id()
     with transaction(sessions) as session:
         first, created = jobs.insert_job(session, values(idempotency_key=key))
     with transaction(sessions) as session:
         again, created_again = jobs.insert_job(session, values(idempotency_key=key))
-    assert created and not created_again and again.id == first.id
+    assert created and not created_again and again == first
 
 
 def test_only_one_delivery_claims_a_job(sessions):

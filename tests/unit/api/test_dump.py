@@ -1,4 +1,5 @@
-"""The compiled status dump answers exactly what the schema's own dump does."""
+"""The compiled dumps (a status read, a submit's answer) answer exactly what the schemas' own
+dumps do."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from marshmallow import Schema, fields
 
-from api.backtests import STATUS_COLUMNS, STATUS_DUMP
+from api import create_app
+from api.backtests import STATUS_COLUMNS, STATUS_DUMP, SUBMIT_DUMP, submitted
 from api.dump import compile_dump
 from api.schemas import BacktestStatusSchema, SubmitResponseSchema
 
@@ -68,7 +70,18 @@ def test_fields_of_other_types_serialise_themselves():
         "links": {"status": "/backtests/bt_01"},
     }
     row = SimpleNamespace(**submitted)
-    assert compile_dump(SubmitResponseSchema())(row) == SubmitResponseSchema().dump(row)
+    expected = SubmitResponseSchema().dump(row)
+    assert compile_dump(SubmitResponseSchema())(row) == expected
+    assert compile_dump(SubmitResponseSchema(), by_key=True)(submitted) == expected
+
+
+def test_the_submit_answer_is_the_schemas_dump(unit_store):
+    created = datetime(2024, 1, 1, tzinfo=UTC)
+    job = SimpleNamespace(id="bt_01", status="queued", name="b", symbols_count=2, pool="gpu",
+                          queue="backtest.gpu", created_at=created)  # fmt: skip
+    with create_app(unit_store[0]).app_context():
+        answer = submitted(job)
+    assert SUBMIT_DUMP(answer) == SubmitResponseSchema().dump(answer)
 
 
 def test_numbers_as_strings_and_bytes_convert_as_marshmallow_does():
