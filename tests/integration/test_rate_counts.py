@@ -84,6 +84,18 @@ def test_near_the_limit_every_request_is_counted_in_redis(client, monkeypatch):
     assert shared_count(client, caller) == 24  # refused requests count too
 
 
+def test_every_shared_count_expires_with_its_window(client, monkeypatch):
+    monkeypatch.setattr(rate_limits, "SYNC_EVERY_S", 0.0)
+    first, second = (RequestRate(parse_many("100/minute;10/second"), client) for _ in range(2))
+    caller = who()
+    assert admitted(first, caller, 3) + admitted(second, caller, 2) == 5
+    keys = client.keys(f"{KEY_PREFIX}:{caller}:*")
+    ttls = {key.split(":")[-2]: client.ttl(key) for key in keys}
+    assert ttls.keys() == {"100/60", "10/1"}
+    assert 0 < ttls["100/60"] <= 61 and 0 < ttls["10/1"] <= 2
+    assert shared_count(client, caller) == 10  # both limits' counts: 5 hits each
+
+
 def test_while_redis_is_down_each_process_counts_alone(client):
     unreachable = redis.Redis(port=1, socket_connect_timeout=0.2)
     rate, caller = RequestRate(parse_many("5/minute"), unreachable), who()
