@@ -28,6 +28,7 @@ from api import (
     tracing,
 )
 from api.context import EXTENSION, ServiceContext
+from api.json_responses import OrjsonResponses
 from engine.strategies.registry import packages as load_strategy_packages
 from workers.celery_config import create_celery
 from workers.kinds import KINDS
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask("nautilus_backtest")
     app.config.update(openapi_config(settings))
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
+    app.json = OrjsonResponses(app)
+    app.json.sort_keys = False
     tracing.install(app, settings.log_level)
 
     ctx = ServiceContext(settings, create_celery(settings))
