@@ -10,7 +10,9 @@ most every ``SYNC_EVERY_S``, and at once, on every request, when a caller's coun
 each request is counted in Redis before it is admitted, so the limit holds across processes
 up to the hits the other processes took in their last ``SYNC_EVERY_S`` (about a dozen at the
 bench's rate, against 120 of margin on the default 1,200 a minute). While Redis is unreachable
-each process keeps counting alone and adds its counts once Redis answers again.
+each process keeps counting alone and adds its counts once Redis answers again (a warning is
+logged when that starts and when it ends, not at every try: a Redis without scripting, for
+one, shows there).
 
 Why not one Redis call per request through flask-limiter (as before): measured with
 ``cProfile``, flask-limiter's per-request work around its Redis call cost about 0.4 ms of CPU
@@ -23,6 +25,7 @@ the 15 owners a process saw between two syncs under the bench's load, 47 us per 
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -35,6 +38,7 @@ from limits import RateLimitItem, parse_many
 from api.auth import identify
 from api.errors import fail
 
+log = logging.getLogger(__name__)
 UNCOUNTED = frozenset({"assets", "api-docs", "dashboard", "static"})
 KEY_PREFIX = "nautilus:rate"
 SYNC_EVERY_S = 0.05
@@ -88,6 +92,7 @@ class RequestRate:
         self._next_sync = 0.0
         self._next_prune = 0.0
         self._down_until = 0.0
+        self._shared = True  # whether the last sync reached Redis (a change is logged)
 
     def exceeded(self, who: str) -> tuple[RateLimitItem, float] | None:
         """Count one request of ``who``; the first limit it exceeds and the seconds until that
@@ -131,15 +136,21 @@ class RequestRate:
         args = [value for count, hits in batch for value in (hits, count.period + 1)]
         try:
             totals = self._add_counts(keys=keys, args=args)
-        except (redis.RedisError, OSError):
+        except (redis.RedisError, OSError) as exc:
             with self._lock:
                 for count, hits in batch:
                     count.pending += hits
                 self._down_until = time.monotonic() + RETRY_SHARED_S
+            if self._shared:
+                log.warning("request counts not shared (each process counts alone): %s", exc)
+            self._shared = False
             return
         with self._lock:
             for (count, _), total in zip(batch, totals, strict=True):
                 count.shared = max(count.shared, int(total))
+        if not self._shared:
+            log.warning("request counts shared through Redis again")
+        self._shared = True
 
     def _forget_ended_windows(self) -> None:
         """Drop the counts of windows that have ended (their keys expire in Redis)."""

@@ -96,8 +96,31 @@ def test_every_shared_count_expires_with_its_window(client, monkeypatch):
     assert shared_count(client, caller) == 10  # both limits' counts: 5 hits each
 
 
-def test_while_redis_is_down_each_process_counts_alone(client):
+def test_while_redis_is_down_each_process_counts_alone(client, caplog):
     unreachable = redis.Redis(port=1, socket_connect_timeout=0.2)
     rate, caller = RequestRate(parse_many("5/minute"), unreachable), who()
     assert admitted(rate, caller, 8) == 5
     assert rate.exceeded(caller) is not None
+    said = [r.getMessage() for r in caplog.records if r.name == rate_limits.__name__]
+    assert len(said) == 1 and said[0].startswith("request counts not shared")  # once, not per try
+
+
+def refused(**_: object) -> None:
+    raise redis.ConnectionError("down")
+
+
+def test_counts_are_shared_again_once_redis_answers(client, caplog, monkeypatch):
+    monkeypatch.setattr(rate_limits, "RETRY_SHARED_S", 0.0)
+    monkeypatch.setattr(rate_limits, "SYNC_EVERY_S", 0.0)
+    rate, caller = RequestRate(parse_many("100/minute"), client), who()
+    healthy = rate._add_counts
+    rate._add_counts = refused
+    assert admitted(rate, caller, 3) == 3  # counted alone, kept pending
+    rate._add_counts = healthy
+    assert admitted(rate, caller, 1) == 1
+    assert shared_count(client, caller) == 4  # the hits counted alone reached Redis too
+    said = [r.getMessage() for r in caplog.records if r.name == rate_limits.__name__]
+    assert said == [
+        "request counts not shared (each process counts alone): down",
+        "request counts shared through Redis again",
+    ]
