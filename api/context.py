@@ -32,17 +32,32 @@ EXTENSION = "nautilus"
 
 @dataclass
 class Cached:
-    """A value recomputed at most every ``ttl`` seconds (per API process)."""
+    """A value recomputed at most every ``ttl`` seconds (per API process).
+
+    Once there is a value, one request recomputes it and the others, arriving while its query
+    waits, answer with the value they have: under gevent each would otherwise run the same
+    query (the job stats' aggregate, 8 at once under the bench's load). A failed recompute
+    leaves the value due, so the next request tries again."""
 
     ttl: float
     compute: Callable[[], Any]
     _value: Any = None
     _at: float = field(default=-1e18)
+    _computed: bool = False
 
     def get(self) -> Any:
         now = time.monotonic()
-        if now - self._at >= self.ttl:
-            self._value, self._at = self.compute(), now
+        if now - self._at < self.ttl:
+            return self._value
+        due = self._at
+        if self._computed:
+            self._at = now  # the others answer with the value they have meanwhile
+        try:
+            self._value = self.compute()
+        except BaseException:
+            self._at = due
+            raise
+        self._at, self._computed = now, True
         return self._value
 
 

@@ -2,12 +2,14 @@
 floor's (``bench/minimal_app.py``), under ``bench/api_bench.py``'s load (16 connections, 64
 owners, the same body).
 
-py-spy samples each server's worker processes while the load runs. Only a process on the CPU
-is sampled (a greenlet waiting on PostgreSQL or Redis takes no sample), and nothing is added
-per call as with ``cProfile``, so many small calls are not inflated against a few long ones.
-A function's share of the samples, times the server CPU per request measured over the same
-stretch, is its inclusive CPU per request. The native time of C extensions (psycopg's libpq
-calls, for one) falls to the Python function that called them.
+py-spy samples both servers' worker processes throughout, while the load goes to one server and
+then the other in ``SLICE_S`` slices, as the bench interleaves its figures: a machine whose speed
+drifts (a shared VM's moved by half within minutes) weighs on both alike. Only a process on the
+CPU is sampled (an idle server, or a greenlet waiting on PostgreSQL or Redis, takes no sample),
+and nothing is added per call as with ``cProfile``, so many small calls are not inflated against
+a few long ones. A function's share of a server's samples, times that server's CPU per request
+over its slices, is its inclusive CPU per request. The native time of C extensions (psycopg's
+libpq calls, for one) falls to the Python function that called them.
 
 Needs py-spy (the ``dev`` extra) and the right to trace the workers (root, or CAP_SYS_PTRACE).
 Usage: python bench/api_profile.py [--seconds 12] [--top 45] [--json out.json]
@@ -19,6 +21,7 @@ import argparse
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,7 +36,14 @@ from bench import api_bench, loadgen  # noqa: E402
 
 SLICE_S = 2.0
 """The load runs in slices this long, the queued jobs cancelled between them (as in the bench)."""
+SPY_LIMIT_S = 3600
+"""py-spy's own time limit: only a sampler left behind by a crashed run ever reaches it."""
 LIBRARY = re.compile(r"^(.*/site-packages|.*/lib/python3\.\d+)/")
+SERVERS = {
+    "api": ("api:create_app()", "/backtests"),
+    "floor": ("bench.minimal_app:create_minimal_app()", "/minimal"),
+}
+"""Each profiled server: its gunicorn app and the path its submits go to."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,13 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("py-spy is not installed (pip install -e '.[dev]')")
     bench_args = api_bench.parse_args(["--pg", args.pg, "--redis", args.redis])
     with api_bench.Bench(bench_args) as bench:
-        profiles = {
-            name: profile(bench, spy, app, path, args.seconds, args.rate)
-            for name, (app, path) in {
-                "api": ("api:create_app()", "/backtests"),
-                "floor": ("bench.minimal_app:create_minimal_app()", "/minimal"),
-            }.items()
-        }
+        profiles = profile(bench, spy, args.seconds, args.rate)
     print(table(profiles, args.top))
     if args.json:
         Path(args.json).write_text(json.dumps(profiles, indent=2))
@@ -69,28 +73,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def profile(
-    bench: api_bench.Bench, spy: str, app: str, path: str, seconds: float, rate: int
-) -> dict[str, Any]:
-    """Serve ``app``, warm it, then sample its workers through ``seconds`` of submits."""
-    base = bench.serve(app)
-    calls = api_bench.post_calls(path)
-    submit_load(bench, base, calls, 2 * SLICE_S)  # warm: pools, caches, prepared statements
-    out = Path(tempfile.mkdtemp(prefix="nautilus-profile-"))
+def profile(bench: api_bench.Bench, spy: str, seconds: float, rate: int) -> dict[str, Any]:
+    """Serve every server, warm them, then sample their workers through ``seconds`` of submits
+    each, in slices that alternate between them."""
+    bases = {name: bench.serve(app) for name, (app, _) in SERVERS.items()}
+    calls = {name: api_bench.post_calls(path) for name, (_, path) in SERVERS.items()}
+    for name, base in bases.items():  # warm: pools, caches, prepared statements
+        submit_load(bench, base, calls[name], 2 * SLICE_S)
+    out = {name: Path(tempfile.mkdtemp(prefix=f"nautilus-profile-{name}-")) for name in SERVERS}
     spies = [
-        start_spy(spy, worker.pid, rate, seconds + 2, out)
+        start_spy(spy, worker.pid, rate, out[name])
+        for name, base in bases.items()
         for worker in bench.servers[base].children()
     ]
+    load = {name: (0, 0.0) for name in SERVERS}
     try:
-        requests, cpu_s = submit_load(bench, base, calls, seconds)
-        for process in spies:
-            _, said = process.communicate(timeout=seconds + 60)
-            if process.returncode:  # no right to trace (root or CAP_SYS_PTRACE), for one
-                raise SystemExit(f"py-spy failed: {said.strip()}")
+        for _ in range(round(seconds / SLICE_S)):
+            for name, base in bases.items():
+                requests, cpu_s = submit_load(bench, base, calls[name], SLICE_S)
+                load[name] = (load[name][0] + requests, load[name][1] + cpu_s)
+        stop_spies(spies)
     finally:
         for process in spies:
             if process.poll() is None:
                 process.kill()
+    return {name: figures(out[name], *load[name]) for name in SERVERS}
+
+
+def figures(out: Path, requests: int, cpu_s: float) -> dict[str, Any]:
+    """One server's CPU per request and each function's share of it, from its samples."""
     samples, total = inclusive_samples(sorted(out.glob("*.txt")))
     shutil.rmtree(out, ignore_errors=True)
     cpu_ms = 1e3 * cpu_s / max(requests, 1)
@@ -102,15 +113,26 @@ def profile(
     }
 
 
-def start_spy(spy: str, pid: int, rate: int, seconds: float, out: Path) -> subprocess.Popen[str]:
-    """py-spy sampling process ``pid`` for ``seconds`` into ``out/<pid>.txt`` (raw stacks)."""
+def start_spy(spy: str, pid: int, rate: int, out: Path) -> subprocess.Popen[str]:
+    """py-spy sampling process ``pid`` into ``out/<pid>.txt`` (raw stacks) until it is stopped
+    (``stop_spies``; its own limit, ``SPY_LIMIT_S``, only bounds a run left behind)."""
     return subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(int(seconds))]
+        [spy, "record", "--pid", str(pid), "--rate", str(rate), "--duration", str(SPY_LIMIT_S)]
         + ["--format", "raw", "--nonblocking", "-o", str(out / f"{pid}.txt")],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def stop_spies(spies: list[subprocess.Popen[str]]) -> None:
+    """Stop each py-spy as Ctrl-C does (it writes what it sampled) and check it succeeded."""
+    for process in spies:
+        process.send_signal(signal.SIGINT)
+    for process in spies:
+        _, said = process.communicate(timeout=60)
+        if process.returncode and not Path(process.args[-1]).exists():
+            raise SystemExit(f"py-spy failed: {said.strip()}")  # no right to trace, for one
 
 
 def submit_load(bench: api_bench.Bench, base: str, calls: Any, seconds: float) -> tuple[int, float]:
