@@ -4,9 +4,8 @@ read, a submit's answer): marshmallow's per-field machinery (accessor, ``seriali
 mostly plain values.
 
 A field of exactly one of the ``PLAIN`` types is read (by attribute, or by key for a dict) and
-converted as that type's
-``_serialize`` converts (None stays None); any other field (timestamps, functions, nested
-schemas, mappings) serialises itself through marshmallow. The output equals ``schema.dump``
+converted as that type's ``_serialize`` converts (None stays None); any other field
+(timestamps, functions, nested schemas, mappings) serialises itself through marshmallow. The output equals ``schema.dump``
 (tests/unit/api/test_dump.py), so the schema stays the one description of the response, OpenAPI
 included.
 """

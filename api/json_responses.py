@@ -1,8 +1,8 @@
 """JSON answers written by orjson: the submit's answer, status reads and result documents.
 
-Flask's provider writes them with the standard library, which costs about 6 us of a submit's
-answer and scales with a result document's size (a few MB of curves and trades). orjson writes
-the same documents ten or more times faster. What differs from the standard library's output:
+Flask's provider writes them with the standard library: 5.8 us for a submit's answer's JSON
+text (0.3 with orjson), and a result document's writing grows with its size (curves and
+trades). What differs from the standard library's output:
 non-ASCII characters are written as UTF-8 instead of ``\\uXXXX`` escapes (the same JSON), and a
 NaN or infinity becomes ``null`` (the standard library writes ``NaN``, which is not JSON).
 Dates and times still go through Flask's ``default`` (HTTP dates), and a document orjson
