@@ -5,9 +5,9 @@ mostly plain values.
 
 A field of exactly one of the ``PLAIN`` types is read (by attribute, or by key for a dict) and
 converted as that type's ``_serialize`` converts (None stays None); any other field
-(timestamps, functions, nested schemas, mappings) serialises itself through marshmallow. The output equals ``schema.dump``
-(tests/unit/api/test_dump.py), so the schema stays the one description of the response, OpenAPI
-included.
+(timestamps, functions, nested schemas, mappings) serialises itself through marshmallow. The
+output equals ``schema.dump`` (tests/unit/api/test_dump.py), so the schema stays the one
+description of the response, OpenAPI included.
 """
 
 from __future__ import annotations
