@@ -131,7 +131,8 @@ def stop_spies(spies: list[subprocess.Popen[str]]) -> None:
         process.send_signal(signal.SIGINT)
     for process in spies:
         _, said = process.communicate(timeout=60)
-        if process.returncode and not Path(process.args[-1]).exists():
+        written = Path(process.args[-1])  # its -o file, the last argument (start_spy)
+        if process.returncode and not written.exists():
             raise SystemExit(f"py-spy failed: {said.strip()}")  # no right to trace, for one
 
 
