@@ -6,10 +6,11 @@ Built once per app by the factory; views reach it through ``service()``.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -28,6 +29,7 @@ from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 EXTENSION = "nautilus"
+NEVER = -math.inf
 
 
 @dataclass
@@ -42,22 +44,21 @@ class Cached:
     ttl: float
     compute: Callable[[], Any]
     _value: Any = None
-    _at: float = field(default=-1e18)
-    _computed: bool = False
+    _at: float = NEVER  # when the value was computed
 
     def get(self) -> Any:
         now = time.monotonic()
         if now - self._at < self.ttl:
             return self._value
         due = self._at
-        if self._computed:
+        if due != NEVER:
             self._at = now  # the others answer with the value they have meanwhile
         try:
             self._value = self.compute()
         except BaseException:
             self._at = due
             raise
-        self._at, self._computed = now, True
+        self._at = now
         return self._value
 
 

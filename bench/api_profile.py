@@ -51,9 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         raise SystemExit("py-spy is not installed (pip install -e '.[dev]')")
-    bench_args = api_bench.parse_args(["--pg", args.pg, "--redis", args.redis])
+    rounds = round(args.seconds / SLICE_S)  # the bench's slices: --seconds / --rounds each
+    bench_args = api_bench.parse_args(
+        ["--pg", args.pg, "--redis", args.redis, "--seconds", str(args.seconds)]
+        + ["--rounds", str(rounds)]
+    )
     with api_bench.Bench(bench_args) as bench:
-        profiles = profile(bench, spy, args.seconds, args.rate)
+        profiles = profile(bench, spy, args.rate)
     print(table(profiles, args.top))
     if args.json:
         Path(args.json).write_text(json.dumps(profiles, indent=2))
@@ -73,41 +77,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def profile(bench: api_bench.Bench, spy: str, seconds: float, rate: int) -> dict[str, Any]:
-    """Serve every server, warm them, then sample their workers through ``seconds`` of submits
-    each, in slices that alternate between them."""
-    bases = {name: bench.serve(app) for name, (app, _) in SERVERS.items()}
-    calls = {name: api_bench.post_calls(path) for name, (_, path) in SERVERS.items()}
-    for name, base in bases.items():  # warm: pools, caches, prepared statements
-        submit_load(bench, base, calls[name], 2 * SLICE_S)
+def profile(bench: api_bench.Bench, spy: str, rate: int) -> dict[str, Any]:
+    """Serve every server and warm it, then sample their workers through the bench's
+    interleaved submits (``Bench.interleaved``: its own first slice per server is sampled too,
+    warm by then, so it weighs on the shares as any other slice; it does not count in the CPU
+    per request)."""
+    targets = {name: (bench.serve(app), path) for name, (app, path) in SERVERS.items()}
+    for base, path in targets.values():  # warm: pools, caches, prepared statements
+        loadgen.measure(base, api_bench.post_calls(path), bench.args.connections, SLICE_S)
+        bench.drain_queued()
     out = {name: Path(tempfile.mkdtemp(prefix=f"nautilus-profile-{name}-")) for name in SERVERS}
     spies = [
         start_spy(spy, worker.pid, rate, out[name])
-        for name, base in bases.items()
+        for name, (base, _) in targets.items()
         for worker in bench.servers[base].children()
     ]
-    load = {name: (0, 0.0) for name in SERVERS}
     try:
-        for _ in range(round(seconds / SLICE_S)):
-            for name, base in bases.items():
-                requests, cpu_s = submit_load(bench, base, calls[name], SLICE_S)
-                load[name] = (load[name][0] + requests, load[name][1] + cpu_s)
+        load = bench.interleaved(targets, api_bench.post_calls, between=bench.drain_queued)
         stop_spies(spies)
     finally:
         for process in spies:
             if process.poll() is None:
                 process.kill()
-    return {name: figures(out[name], *load[name]) for name in SERVERS}
+    return {name: shares(out[name], load[name]) for name in SERVERS}
 
 
-def figures(out: Path, requests: int, cpu_s: float) -> dict[str, Any]:
-    """One server's CPU per request and each function's share of it, from its samples."""
+def shares(out: Path, load: dict[str, Any]) -> dict[str, Any]:
+    """One server's CPU per request (from the bench) and each function's share of it, from its
+    samples."""
     samples, total = inclusive_samples(sorted(out.glob("*.txt")))
     shutil.rmtree(out, ignore_errors=True)
-    cpu_ms = 1e3 * cpu_s / max(requests, 1)
+    cpu_ms = load["server_cpu_ms"]
     return {
-        "requests": requests,
-        "server_cpu_ms": round(cpu_ms, 3),
+        "requests": load["requests"],
+        "server_cpu_ms": cpu_ms,
         "samples": total,
         "us_per_request": {f: round(1e3 * cpu_ms * n / total, 1) for f, n in samples.items()},
     }
@@ -131,20 +134,8 @@ def stop_spies(spies: list[subprocess.Popen[str]]) -> None:
         process.send_signal(signal.SIGINT)
     for process in spies:
         _, said = process.communicate(timeout=60)
-        written = Path(process.args[-1])  # its -o file, the last argument (start_spy)
-        if process.returncode and not written.exists():
-            raise SystemExit(f"py-spy failed: {said.strip()}")  # no right to trace, for one
-
-
-def submit_load(bench: api_bench.Bench, base: str, calls: Any, seconds: float) -> tuple[int, float]:
-    """``seconds`` of the bench's submits in slices: requests answered, server CPU seconds."""
-    requests, cpu_s = 0, 0.0
-    for _ in range(round(seconds / SLICE_S)):
-        before = bench.server_cpu_s(base)
-        requests += len(loadgen.measure(base, calls, bench.args.connections, SLICE_S).latencies_ms)
-        cpu_s += bench.server_cpu_s(base) - before
-        bench.drain_queued()
-    return requests, cpu_s
+        if process.returncode:  # no right to trace (root or CAP_SYS_PTRACE), for one
+            raise SystemExit(f"py-spy failed: {said.strip()}")
 
 
 def inclusive_samples(files: list[Path]) -> tuple[Counter[str], int]:
